@@ -1,0 +1,179 @@
+"""Multi-head causal self-attention with Transformer-XL relative positions and a KV cache.
+
+For query position i and key position j the unscaled relative score is the sum of four terms
+(Transformer-XL, Dai et al. 2019, Sec. 3.3), with keys split into a content projection W_kE
+and a position projection W_kR of the sinusoid table R:
+
+  (a) q_i · k_j           content-content        (c) u · k_j            global content bias
+  (b) q_i · W_kR R_{i−j}  content-position       (d) v · W_kR R_{i−j}   global position bias
+
+computed as ``(q + u) · k`` for (a)+(c) and ``(q + v) · W_kR R`` followed by the relative shift
+for (b)+(d). Scores are scaled by 1/sqrt(d_head), masked causally and soft-maxed in float32 in
+every precision policy (G App. C). With ``position="absolute"`` the layer is GPT-2's plain
+scaled dot-product attention and positions enter through the embedding instead.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from gopherlite.config import ModelConfig
+from gopherlite.nn.init import dtype_of, logical, normal_init
+from gopherlite.nn.positions import clamp_distances, rel_shift, sinusoids
+
+# Large negative instead of -inf: a fully masked row (never produced here) would give NaNs.
+_MASKED = -1e30
+
+
+class KVCache(NamedTuple):
+    """One layer's decoding state: content keys and values for ``C`` slots.
+
+    Attributes:
+      k_BxCxHxK: Content keys W_kE x_j of every position written so far.
+      v_BxCxHxK: Values of every position written so far.
+      r_CxHxK: Projected relative keys W_kR R_d for distances d = 0 … C−1 (relative attention
+        only; computed once when the cache is made, since they depend on weights alone).
+      index: Number of positions already written (int32 scalar).
+    """
+
+    k_BxCxHxK: jax.Array
+    v_BxCxHxK: jax.Array
+    r_CxHxK: jax.Array | None
+    index: jax.Array
+
+
+class Attention(nnx.Module):
+    """Causal multi-head attention, relative (Transformer-XL, Gopher) or absolute (GPT-2)."""
+
+    def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs) -> None:
+        """Create the projections (and for relative attention W_kR, u and v).
+
+        Args:
+          config: Model config; uses d_model, n_heads, d_head, n_layers, position, clamp_len,
+            init_std, dtype and param_dtype.
+          rngs: Random streams for initialisation.
+        """
+        D, H, K = config.d_model, config.n_heads, config.d_head
+        self.relative = config.position == "relative"
+        self.clamp_len = config.clamp_len
+        self.d_model, self.n_heads, self.d_head = D, H, K
+        self.dtype = dtype_of(config.dtype)
+        param_dtype = dtype_of(config.param_dtype)
+        std, out_std = config.init_std, config.init_std / math.sqrt(2 * config.n_layers)
+
+        def proj(einsum: str, shape: tuple[int, ...], std: float, *names: str) -> nnx.Einsum:
+            return nnx.Einsum(
+                einsum,
+                shape,
+                kernel_init=normal_init(std, *names),
+                dtype=self.dtype,
+                param_dtype=param_dtype,
+                rngs=rngs,
+            )
+
+        self.query = proj("BLD,DHK->BLHK", (D, H, K), std, "embed", "heads", "kv")
+        self.key = proj("BLD,DHK->BLHK", (D, H, K), std, "embed", "heads", "kv")
+        self.value = proj("BLD,DHK->BLHK", (D, H, K), std, "embed", "heads", "kv")
+        self.out = proj("BLHK,HKD->BLD", (H, K, D), out_std, "heads", "kv", "embed")
+        if self.relative:
+            self.pos_key = proj("PD,DHK->PHK", (D, H, K), std, "embed", "heads", "kv")  # W_kR
+            self.u = nnx.Param(jnp.zeros((H, K), param_dtype), **logical("heads", "kv"))
+            self.v = nnx.Param(jnp.zeros((H, K), param_dtype), **logical("heads", "kv"))
+
+    def relative_keys(self, distances_P: jax.Array) -> jax.Array:
+        """Project the sinusoid table of the given distances: W_kR R_d.
+
+        Args:
+          distances_P: Query − key distances (clamped here if ``clamp_len`` is set).
+
+        Returns:
+          Relative keys ``[P, H, K]`` in the compute dtype.
+        """
+        R_PxD = sinusoids(clamp_distances(distances_P, self.clamp_len), self.d_model)
+        return self.pos_key(R_PxD.astype(self.dtype))
+
+    def init_cache(self, batch_size: int, max_len: int) -> KVCache:
+        """An empty cache with ``max_len`` slots.
+
+        Args:
+          batch_size: Sequences decoded together.
+          max_len: Slots; the prompt plus every generated token must fit.
+
+        Returns:
+          The empty cache (index 0).
+        """
+        zeros = jnp.zeros((batch_size, max_len, self.n_heads, self.d_head), self.dtype)
+        r = self.relative_keys(jnp.arange(max_len)) if self.relative else None
+        return KVCache(zeros, zeros, r, jnp.zeros((), jnp.int32))
+
+    def __call__(
+        self, x_BxQxD: jax.Array, cache: KVCache | None = None
+    ) -> tuple[jax.Array, KVCache | None]:
+        """Attend causally from Q new positions to themselves and everything cached.
+
+        Without a cache the Q positions are the whole sequence (positions 0 … Q−1). With a
+        cache they are positions ``index … index+Q−1``; their keys and values are written into
+        the cache first, and slots beyond them are masked.
+
+        Args:
+          x_BxQxD: Normalised inputs of the new positions.
+          cache: Decoding state, or None for a full forward pass.
+
+        Returns:
+          The attention output ``[B, Q, D]`` and the updated cache (None without one).
+        """
+        Q = x_BxQxD.shape[1]
+        q_BxQxHxK = self.query(x_BxQxD)
+        k_BxQxHxK = self.key(x_BxQxD)
+        v_BxQxHxK = self.value(x_BxQxD)
+
+        if cache is None:
+            offset = jnp.zeros((), jnp.int32)
+            k_BxCxHxK, v_BxCxHxK = k_BxQxHxK, v_BxQxHxK
+            new_cache = None
+        else:
+            offset = cache.index
+            start = (0, offset, 0, 0)
+            k_BxCxHxK = jax.lax.dynamic_update_slice(cache.k_BxCxHxK, k_BxQxHxK, start)
+            v_BxCxHxK = jax.lax.dynamic_update_slice(cache.v_BxCxHxK, v_BxQxHxK, start)
+            new_cache = KVCache(k_BxCxHxK, v_BxCxHxK, cache.r_CxHxK, offset + Q)
+        C = k_BxCxHxK.shape[1]
+
+        if self.relative:
+            # Column c of the distance-indexed table holds distance (offset + Q − 1) − c.
+            distances_C = offset + Q - 1 - jnp.arange(C)
+            if cache is None:
+                r_CxHxK = self.relative_keys(distances_C)
+            else:
+                r_CxHxK = cache.r_CxHxK[jnp.clip(distances_C, 0, C - 1)]
+            scores_BxHxQxC = self._relative_scores(q_BxQxHxK, k_BxCxHxK, r_CxHxK)
+        else:
+            scores_BxHxQxC = jnp.einsum(
+                "BQHK,BCHK->BHQC", q_BxQxHxK, k_BxCxHxK, preferred_element_type=jnp.float32
+            )
+        scores_BxHxQxC = scores_BxHxQxC / math.sqrt(q_BxQxHxK.shape[-1])
+
+        causal_QxC = jnp.arange(C)[None, :] <= (offset + jnp.arange(Q))[:, None]
+        scores_BxHxQxC = jnp.where(causal_QxC[None, None], scores_BxHxQxC, _MASKED)
+        probs_BxHxQxC = jax.nn.softmax(scores_BxHxQxC, axis=-1).astype(self.dtype)
+        out_BxQxHxK = jnp.einsum("BHQC,BCHK->BQHK", probs_BxHxQxC, v_BxCxHxK)
+        return self.out(out_BxQxHxK), new_cache
+
+    def _relative_scores(
+        self, q_BxQxHxK: jax.Array, k_BxCxHxK: jax.Array, r_CxHxK: jax.Array
+    ) -> jax.Array:
+        """The four Transformer-XL terms, unscaled, in float32: (a)+(c) plus shifted (b)+(d)."""
+        u_1x1xHxK = self.u[...].astype(q_BxQxHxK.dtype)[None, None]
+        v_1x1xHxK = self.v[...].astype(q_BxQxHxK.dtype)[None, None]
+        ac_BxHxQxC = jnp.einsum(
+            "BQHK,BCHK->BHQC", q_BxQxHxK + u_1x1xHxK, k_BxCxHxK, preferred_element_type=jnp.float32
+        )
+        bd_BxHxQxC = jnp.einsum(
+            "BQHK,CHK->BHQC", q_BxQxHxK + v_1x1xHxK, r_CxHxK, preferred_element_type=jnp.float32
+        )
+        return ac_BxHxQxC + rel_shift(bd_BxHxQxC)

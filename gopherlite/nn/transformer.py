@@ -1,0 +1,254 @@
+"""`GopherLM`: the decoder-only Transformer of Gopher (Rae et al. 2021, Sec. 3.1).
+
+GPT-2's architecture (pre-norm residual blocks, GELU feed-forward of width 4 · d_model, a final
+norm, input and output embeddings tied) with Gopher's two changes: RMSNorm instead of
+LayerNorm, and Transformer-XL relative attention instead of learned absolute positions.
+Tying is inferred from Table 1's parameter counts (see ``gopher_facts.md`` Sec. 1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from gopherlite.config import ModelConfig
+from gopherlite.nn.attention import Attention, KVCache
+from gopherlite.nn.init import dtype_of, logical, normal_init
+from gopherlite.nn.norm import Norm
+
+
+class FeedForward(nnx.Module):
+    """GELU MLP ``W_down gelu(W_up x)`` of hidden width d_ff, bias-free."""
+
+    def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs) -> None:
+        """Create the two projections.
+
+        Args:
+          config: Model config; uses d_model, d_ff, n_layers, init_std and dtypes.
+          rngs: Random streams for initialisation.
+        """
+        out_std = config.init_std / math.sqrt(2 * config.n_layers)
+        common = dict(
+            use_bias=False,
+            dtype=dtype_of(config.dtype),
+            param_dtype=dtype_of(config.param_dtype),
+            rngs=rngs,
+        )
+        self.up = nnx.Linear(
+            config.d_model, config.d_ff, kernel_init=normal_init(config.init_std, "embed", "mlp"),
+            **common,
+        )  # fmt: skip
+        self.down = nnx.Linear(
+            config.d_ff, config.d_model, kernel_init=normal_init(out_std, "mlp", "embed"),
+            **common,
+        )  # fmt: skip
+
+    def __call__(self, x_BxLxD: jax.Array) -> jax.Array:
+        """Apply the MLP.
+
+        Args:
+          x_BxLxD: Normalised activations.
+
+        Returns:
+          The MLP output, same shape.
+        """
+        return self.down(jax.nn.gelu(self.up(x_BxLxD), approximate=True))
+
+
+class Block(nnx.Module):
+    """Pre-norm residual block: ``x + attn(norm(x))`` then ``x + ffn(norm(x))``."""
+
+    def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs) -> None:
+        """Create the two norms, the attention and the feed-forward.
+
+        Args:
+          config: Model config.
+          rngs: Random streams for initialisation.
+        """
+        self.attn_norm = Norm(config, rngs=rngs)
+        self.attn = Attention(config, rngs=rngs)
+        self.ffn_norm = Norm(config, rngs=rngs)
+        self.ffn = FeedForward(config, rngs=rngs)
+
+    def __call__(
+        self, x_BxLxD: jax.Array, cache: KVCache | None = None
+    ) -> tuple[jax.Array, KVCache | None]:
+        """Apply the block.
+
+        Args:
+          x_BxLxD: Residual stream.
+          cache: This layer's decoding state, or None.
+
+        Returns:
+          The new residual stream and the updated cache.
+        """
+        h_BxLxD, cache = self.attn(self.attn_norm(x_BxLxD), cache)
+        x_BxLxD = x_BxLxD + h_BxLxD
+        return x_BxLxD + self.ffn(self.ffn_norm(x_BxLxD)), cache
+
+
+class GopherLM(nnx.Module):
+    """A Gopher-family language model: int32 tokens ``[B, L]`` to float32 logits ``[B, L, V]``.
+
+    Example:
+      >>> model = GopherLM(PRESETS["tiny"], rngs=nnx.Rngs(0))
+      >>> logits_BxLxV = model(jnp.zeros((2, 16), jnp.int32))
+    """
+
+    def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs) -> None:
+        """Create the embedding, the blocks and the final norm.
+
+        Args:
+          config: Model config (see `gopherlite.PRESETS`).
+          rngs: Random streams for initialisation, e.g. ``nnx.Rngs(0)``.
+        """
+        self.config = config
+        self.dtype = dtype_of(config.dtype)
+        self.embed = nnx.Embed(
+            config.vocab_size,
+            config.d_model,
+            embedding_init=normal_init(config.init_std, "vocab", "embed"),
+            dtype=self.dtype,
+            param_dtype=dtype_of(config.param_dtype),
+            rngs=rngs,
+        )
+        if config.position == "absolute":
+            table_LxD = nnx.initializers.normal(config.init_std)(
+                rngs.params(), (config.max_seq_len, config.d_model), dtype_of(config.param_dtype)
+            )
+            self.pos_embed = nnx.Param(table_LxD, **logical("length", "embed"))
+        self.blocks = nnx.List([Block(config, rngs=rngs) for _ in range(config.n_layers)])
+        self.final_norm = Norm(config, rngs=rngs)
+
+    def __call__(self, tokens_BxL: jax.Array) -> jax.Array:
+        """Full causal forward pass.
+
+        Args:
+          tokens_BxL: Integer token ids.
+
+        Returns:
+          Float32 next-token logits ``[B, L, V]``.
+        """
+        x_BxLxD = self.embed_tokens(tokens_BxL, offset=0)
+        x_BxLxD, _ = self.apply_blocks(x_BxLxD)
+        return self.unembed(x_BxLxD)
+
+    def embed_tokens(self, tokens_BxL: jax.Array, offset: jax.Array | int = 0) -> jax.Array:
+        """Token embeddings (plus learned positions in the absolute variant).
+
+        Args:
+          tokens_BxL: Integer token ids.
+          offset: Position of the first token (nonzero when decoding with a cache).
+
+        Returns:
+          Embeddings ``[B, L, D]`` in the compute dtype.
+        """
+        if tokens_BxL.ndim != 2 or not jnp.issubdtype(tokens_BxL.dtype, jnp.integer):
+            raise TypeError(
+                "GopherLM expects integer token ids of shape [batch, length]; got "
+                f"{tokens_BxL.dtype} of shape {tuple(tokens_BxL.shape)}. Use "
+                "jnp.asarray(ids, jnp.int32)[None] for a single sequence."
+            )
+        L = tokens_BxL.shape[1]
+        x_BxLxD = self.embed(tokens_BxL)
+        if self.config.position == "absolute":
+            if isinstance(offset, int) and offset + L > self.config.max_seq_len:
+                raise ValueError(
+                    f"Sequence of {offset + L} positions is longer than this absolute-position "
+                    f"model's max_seq_len={self.config.max_seq_len}; shorten the input or use "
+                    "position='relative', which has no length limit."
+                )
+            pos_LxD = jax.lax.dynamic_slice_in_dim(self.pos_embed[...], offset, L, axis=0)
+            x_BxLxD = x_BxLxD + pos_LxD.astype(self.dtype)[None]
+        return x_BxLxD
+
+    def apply_blocks(
+        self, x_BxLxD: jax.Array, caches: list[KVCache] | None = None
+    ) -> tuple[jax.Array, list[KVCache] | None]:
+        """Run every block on the residual stream.
+
+        Args:
+          x_BxLxD: Embeddings.
+          caches: One `KVCache` per layer, or None for a full forward pass.
+
+        Returns:
+          The final residual stream (before the final norm) and the updated caches.
+        """
+        new_caches = [] if caches is not None else None
+        for i, block in enumerate(self.blocks):
+            x_BxLxD, cache = block(x_BxLxD, None if caches is None else caches[i])
+            if new_caches is not None:
+                new_caches.append(cache)
+        return x_BxLxD, new_caches
+
+    def unembed(self, x_BxLxD: jax.Array) -> jax.Array:
+        """Final norm, then logits against the tied embedding with float32 accumulation.
+
+        Args:
+          x_BxLxD: Residual stream after the last block.
+
+        Returns:
+          Float32 logits ``[B, L, V]``.
+        """
+        h_BxLxD = self.final_norm(x_BxLxD)
+        table_VxD = self.embed.embedding[...].astype(self.dtype)
+        return jnp.einsum("BLD,VD->BLV", h_BxLxD, table_VxD, preferred_element_type=jnp.float32)
+
+    def init_cache(self, batch_size: int, max_len: int) -> list[KVCache]:
+        """Empty decoding state for every layer.
+
+        Args:
+          batch_size: Sequences decoded together.
+          max_len: Slots per layer: prompt plus generated tokens must fit.
+
+        Returns:
+          One `KVCache` per layer.
+        """
+        if self.config.position == "absolute" and max_len > self.config.max_seq_len:
+            raise ValueError(
+                f"A cache of {max_len} positions exceeds this absolute-position model's "
+                f"max_seq_len={self.config.max_seq_len}; ask for fewer tokens."
+            )
+        return [block.attn.init_cache(batch_size, max_len) for block in self.blocks]
+
+    def decode(
+        self, tokens_BxQ: jax.Array, caches: list[KVCache]
+    ) -> tuple[jax.Array, list[KVCache]]:
+        """Process Q new tokens after the cached ones (prefill or one decoding step).
+
+        The caller must keep ``index + Q`` within the cache's size; `gopherlite.generate`
+        checks this before it starts.
+
+        Args:
+          tokens_BxQ: The new token ids.
+          caches: Per-layer state from `init_cache` or a previous call.
+
+        Returns:
+          Float32 logits of the new positions ``[B, Q, V]`` and the updated caches.
+        """
+        x_BxQxD = self.embed_tokens(tokens_BxQ, offset=caches[0].index)
+        x_BxQxD, caches = self.apply_blocks(x_BxQxD, caches)
+        return self.unembed(x_BxQxD), caches
+
+
+def count_params(config: ModelConfig, *, include_embeddings: bool = True) -> int:
+    """Count `GopherLM`'s parameters from shapes alone (`nnx.eval_shape`, nothing allocated).
+
+    Args:
+      config: Model config.
+      include_embeddings: If False, leave out the token embedding and any absolute
+        position table.
+
+    Returns:
+      The number of scalar parameters.
+    """
+    abstract = nnx.eval_shape(lambda: GopherLM(config, rngs=nnx.Rngs(0)))
+    total = 0
+    for path, leaf in nnx.to_flat_state(nnx.state(abstract, nnx.Param)):
+        if not include_embeddings and path[0] in ("embed", "pos_embed"):
+            continue
+        total += math.prod(leaf.shape)
+    return total

@@ -1,0 +1,48 @@
+"""Shared test set-up: strict numerics and small helpers.
+
+Implicit rank promotion raises in every test, so a broadcast that was not written on purpose
+fails loudly.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+def randomize_params(module: nnx.Module, seed: int, scale: float = 0.3) -> None:
+    """Overwrite every parameter with N(0, scale²) noise so that no term hides behind a zero init."""
+    state = nnx.state(module, nnx.Param)
+    leaves, treedef = jax.tree.flatten(state)
+    rng = np.random.default_rng(seed)
+    new = [jnp.asarray(rng.normal(0.0, scale, leaf.shape), leaf.dtype) for leaf in leaves]
+    nnx.update(module, jax.tree.unflatten(treedef, new))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+# Tokenizer fixtures: one small tokenizer per test session keeps tokenizer tests fast.
+TOKENIZER_TRAINING_CHARS = 300_000
+SMALL_VOCAB_SIZE = 1024
+
+
+@pytest.fixture(scope="session")
+def tokenizer_training_text() -> str:
+    """The first 300,000 characters of the default corpus's train split."""
+    from gopherlite.corpus import default_text
+
+    return default_text("train")[:TOKENIZER_TRAINING_CHARS]
+
+
+@pytest.fixture(scope="session")
+def small_tokenizer(tokenizer_training_text):
+    """A 1,024-piece tokenizer trained once per session on ``tokenizer_training_text``."""
+    from gopherlite.tokenizer import Tokenizer
+
+    return Tokenizer.train(tokenizer_training_text, vocab_size=SMALL_VOCAB_SIZE)
