@@ -14,7 +14,7 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
 def randomize_params(module: nnx.Module, seed: int, scale: float = 0.3) -> None:
-    """Overwrite every parameter with N(0, scale²) noise so that no term hides behind a zero init."""
+    """Overwrite every parameter with N(0, scale²) noise: no term hides behind a zero init."""
     state = nnx.state(module, nnx.Param)
     leaves, treedef = jax.tree.flatten(state)
     rng = np.random.default_rng(seed)
