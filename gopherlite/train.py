@@ -1,0 +1,435 @@
+"""Training a Gopher-family model: optimiser, schedule, jitted step and the loop (G Sec. 3.2).
+
+Gopher trains with Adam, a linear warm-up from 1e-7 to the peak learning rate over 1,500 steps
+followed by a cosine decay to 10% of the peak, and global-norm gradient clipping at 1.0 (0.25
+for the two largest models). The loss is the softmax cross-entropy in float32 (G App. C). The
+warm-up is scaled down for runs shorter than Gopher's, and the cosine spans the run (Chinchilla
+found that overshooting the cycle length hurts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import pathlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from tqdm.auto import tqdm
+
+from gopherlite.batches import Batch, PackedWindows
+from gopherlite.checkpoint import Checkpointer, CheckpointError
+from gopherlite.config import ModelConfig
+from gopherlite.evaluate import cross_entropy, evaluate
+from gopherlite.hardware import peak_flops
+from gopherlite.nn import GopherLM
+
+GOPHER_WARMUP_STEPS = 1500
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How to train (the model's shape lives in `ModelConfig`).
+
+    Attributes:
+      steps: Optimiser steps in the whole run (the schedule spans them).
+      batch_size: Sequences per step (global, across all devices).
+      seq_len: Window length; None means the model's ``max_seq_len``.
+      learning_rate: Peak learning rate; None means the model config's Table 1 value.
+      warmup_steps: Linear warm-up length; None means min(1500, steps // 20) (Gopher's 1,500
+        scaled for short runs).
+      init_learning_rate: Learning rate at step 0 (Gopher: 1e-7).
+      final_lr_fraction: Cosine decay ends at this fraction of the peak (Gopher: 0.1).
+      optimizer: ``"adam"`` (Gopher) or ``"adamw"`` (Chinchilla's improvement).
+      b1: Adam β1 (UNVERIFIED for Gopher; the common 0.9).
+      b2: Adam β2 (UNVERIFIED for Gopher; 0.95 as in GPT-3).
+      eps: Adam ε.
+      weight_decay: Decoupled weight decay for ``adamw`` on matrices only.
+      grad_clip: Global-norm clipping threshold (Gopher: 1.0; 0.25 for 7.1B and 280B).
+      label_smoothing: Label smoothing of the targets (0 disables).
+      log_every: Steps between metric records.
+      eval_every: Steps between held-out evaluations (0: only at the end).
+      checkpoint_every: Steps between checkpoints (a final one is always written).
+      keep_checkpoints: Newest checkpoints kept on disk.
+      seed: Seed of the initialisation and of the data order.
+    """
+
+    steps: int = 1000
+    batch_size: int = 16
+    seq_len: int | None = None
+    learning_rate: float | None = None
+    warmup_steps: int | None = None
+    init_learning_rate: float = 1e-7
+    final_lr_fraction: float = 0.1
+    optimizer: Literal["adam", "adamw"] = "adam"
+    b1: float = 0.9
+    b2: float = 0.95
+    eps: float = 1e-8
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    label_smoothing: float = 0.0
+    log_every: int = 10
+    eval_every: int = 0
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "checkpoint_every", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be ≥ 1, got {getattr(self, name)}.")
+        if self.seq_len is not None and self.seq_len < 1:
+            raise ValueError(f"TrainConfig.seq_len must be ≥ 1, got {self.seq_len}.")
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(
+                f"TrainConfig.optimizer must be 'adam' or 'adamw', got {self.optimizer!r}."
+            )
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}.")
+        if self.grad_clip <= 0:
+            raise ValueError(f"grad_clip must be positive, got {self.grad_clip}.")
+
+    def resolved_warmup(self) -> int:
+        """Warm-up steps actually used (see ``warmup_steps``)."""
+        if self.warmup_steps is not None:
+            return min(self.warmup_steps, self.steps)
+        return max(1, min(GOPHER_WARMUP_STEPS, self.steps // 20))
+
+
+def learning_rate_schedule(config: TrainConfig, peak: float) -> optax.Schedule:
+    """Gopher's schedule: linear warm-up from 1e-7, cosine decay to 10% of the peak.
+
+    Args:
+      config: Steps, warm-up and the end fraction.
+      peak: Peak learning rate.
+
+    Returns:
+      A function from step to learning rate.
+    """
+    return optax.warmup_cosine_decay_schedule(
+        init_value=config.init_learning_rate,
+        peak_value=peak,
+        warmup_steps=config.resolved_warmup(),
+        decay_steps=config.steps,
+        end_value=peak * config.final_lr_fraction,
+    )
+
+
+def make_optimizer(config: TrainConfig, peak: float) -> optax.GradientTransformation:
+    """Global-norm clipping followed by Adam (or AdamW) on the schedule.
+
+    Args:
+      config: Optimiser settings.
+      peak: Peak learning rate.
+
+    Returns:
+      The optax transformation.
+    """
+    schedule = learning_rate_schedule(config, peak)
+    if config.optimizer == "adam":
+        opt = optax.adam(schedule, b1=config.b1, b2=config.b2, eps=config.eps)
+    else:
+        # Decay matrices only: norms' gains and the u/v bias vectors are left alone.
+        opt = optax.adamw(
+            schedule,
+            b1=config.b1,
+            b2=config.b2,
+            eps=config.eps,
+            weight_decay=config.weight_decay,
+            mask=lambda params: jax.tree.map(lambda p: p.ndim >= 2, params),
+        )
+    return optax.chain(optax.clip_by_global_norm(config.grad_clip), opt)
+
+
+def _to_device(batch: Batch) -> Batch:
+    return Batch(*(jnp.asarray(a) for a in batch))
+
+
+class Trainer:
+    """A model, its optimizer and one compiled, state-donating train step.
+
+    The model and optimizer are split once into a static graph and a state pytree; the step is
+    a pure ``jax.jit`` function of (state, batch) that donates the old state, so parameters are
+    updated in place and no copy of the model lives on the device twice.
+    """
+
+    def __init__(self, model_config: ModelConfig, train_config: TrainConfig) -> None:
+        """Build the model (seeded by ``train_config.seed``) and the optimizer.
+
+        Args:
+          model_config: The model's shape.
+          train_config: How to train it.
+        """
+        self.model_config = model_config
+        self.train_config = train_config
+        self.peak_learning_rate = train_config.learning_rate or model_config.max_learning_rate
+        self.seq_len = train_config.seq_len or model_config.max_seq_len
+        self.schedule = learning_rate_schedule(train_config, self.peak_learning_rate)
+        model = GopherLM(model_config, rngs=nnx.Rngs(train_config.seed))
+        tx = make_optimizer(train_config, self.peak_learning_rate)
+        optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+        self.graphdef, self.state = nnx.split((model, optimizer))
+        self._step = jax.jit(self._pure_step, donate_argnums=0)
+
+    @property
+    def step(self) -> int:
+        """Optimiser steps taken so far."""
+        _, optimizer = nnx.merge(self.graphdef, self.state)
+        return int(optimizer.step[...])
+
+    @property
+    def model(self) -> GopherLM:
+        """The current model (its arrays are donated, so it is valid until the next step)."""
+        model, _ = nnx.merge(self.graphdef, self.state)
+        return model
+
+    def abstract_state(self) -> Any:
+        """Shapes and dtypes of the train state (the target for restoring a checkpoint)."""
+        return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), self.state)
+
+    def load_state(self, state: Any) -> None:
+        """Replace the train state (e.g. with one restored from a checkpoint).
+
+        Args:
+          state: A pytree with the structure of ``self.state``.
+        """
+        self.state = state
+
+    def train_step(self, batch: Batch) -> dict[str, jax.Array]:
+        """One optimiser step on a batch; returns on-device metrics (no host sync).
+
+        Args:
+          batch: Inputs, targets and weights ``[B, L]``.
+
+        Returns:
+          ``loss`` (mean nats per target), ``grad_norm`` and ``learning_rate``.
+        """
+        self.state, metrics = self._step(self.state, _to_device(batch))
+        return metrics
+
+    def compile(self, batch: Batch) -> float:
+        """Compile the step ahead of time for this batch shape.
+
+        Args:
+          batch: An example batch (only its shapes are used).
+
+        Returns:
+          Seconds spent compiling.
+        """
+        start = time.perf_counter()
+        self._step = self._step.lower(self.state, _to_device(batch)).compile()
+        return time.perf_counter() - start
+
+    def _pure_step(self, state: Any, batch: Batch) -> tuple[Any, dict[str, jax.Array]]:
+        model, optimizer = nnx.merge(self.graphdef, state)
+        step = optimizer.step[...]
+
+        def loss_fn(model: GopherLM) -> jax.Array:
+            logits_BxLxV = model(batch.inputs_BxL)
+            total, weight = cross_entropy(
+                logits_BxLxV,
+                batch.targets_BxL,
+                batch.weights_BxL,
+                self.train_config.label_smoothing,
+            )
+            return total / jnp.maximum(weight, 1.0)
+
+        loss, grads = nnx.value_and_grad(loss_fn)(model)
+        optimizer.update(model, grads)
+        metrics = {
+            "loss": loss,
+            "grad_norm": optax.tree.norm(grads),
+            "learning_rate": self.schedule(step),
+        }
+        return nnx.state((model, optimizer)), metrics
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a training run leaves behind.
+
+    Attributes:
+      trainer: The trainer holding the final state (``trainer.model`` is the model).
+      history: Every logged metric record, in order.
+      final_eval: Held-out evaluation at the end (None without held-out data).
+    """
+
+    trainer: Trainer
+    history: list[dict[str, Any]]
+    final_eval: dict[str, Any] | None
+
+
+Callback = Callable[[dict[str, Any]], None]
+
+
+def run_meta(trainer: Trainer, data_position: dict[str, Any], extra: dict[str, Any]) -> dict:
+    """The JSON metadata stored with every checkpoint of a run.
+
+    Args:
+      trainer: The trainer (configs and step).
+      data_position: The batch iterator's position after the last step.
+      extra: Anything else the caller records (e.g. the tokenizer's checksum).
+
+    Returns:
+      The metadata dict.
+    """
+    return {
+        "step": trainer.step,
+        "model_config": dataclasses.asdict(trainer.model_config),
+        "train_config": dataclasses.asdict(trainer.train_config),
+        "data_position": data_position,
+        **extra,
+    }
+
+
+def _check_same_run(meta: dict[str, Any], trainer: Trainer, directory: pathlib.Path) -> None:
+    saved = meta["model_config"]
+    wanted = dataclasses.asdict(trainer.model_config)
+    diffs = [
+        f"{k}: {saved.get(k)!r} there, {v!r} here" for k, v in wanted.items() if saved.get(k) != v
+    ]
+    if diffs:
+        raise CheckpointError(
+            f"The checkpoint in {directory} was written for a different model "
+            f"({'; '.join(diffs)}). Nothing was overwritten: use another output folder, or the "
+            "same settings to resume."
+        )
+
+
+def _rewrite_metrics(path: pathlib.Path, keep_through_step: int) -> None:
+    """Drop records past the restored step (written by the interrupted run), atomically."""
+    if not path.exists():
+        return
+    kept = [
+        line
+        for line in path.read_text().splitlines()
+        if line.strip() and json.loads(line)["step"] <= keep_through_step
+    ]
+    tmp = path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(line + "\n" for line in kept))
+    tmp.replace(path)
+
+
+def train(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    data: Iterator[Batch],
+    *,
+    bytes_per_token: float,
+    out_dir: str | pathlib.Path | None = None,
+    heldout: PackedWindows | None = None,
+    callbacks: tuple[Callback, ...] = (),
+    progress: bool = True,
+    meta_extra: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train (or resume) a model, logging metrics and writing checkpoints.
+
+    With ``out_dir``, the run resumes from the folder's latest checkpoint when there is one
+    (model, optimizer and data position), appends one JSON record per logged step to
+    ``out_dir/metrics.jsonl``, and checkpoints every ``checkpoint_every`` steps and at the end.
+    An interrupted run resumed this way ends bit-identical to an uninterrupted one.
+
+    Args:
+      model_config: The model's shape.
+      train_config: How to train.
+      data: A `BatchIterator` (its ``position()``/``restore()`` make resuming exact).
+      bytes_per_token: UTF-8 bytes per token of the training text (for bits per byte).
+      out_dir: Run folder, or None to keep nothing on disk.
+      heldout: Held-out windows for evaluation, or None.
+      callbacks: Functions called with every logged record (e.g. a notebook's live plot).
+      progress: Show a progress bar (notebook-aware).
+      meta_extra: Extra JSON metadata for the checkpoints (e.g. tokenizer checksum).
+
+    Returns:
+      The trainer, the logged history and the final evaluation.
+    """
+    trainer = Trainer(model_config, train_config)
+    checkpointer, metrics_path = None, None
+    if out_dir is not None:
+        out_dir = pathlib.Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        metrics_path = out_dir / "metrics.jsonl"
+        checkpointer = Checkpointer(out_dir / "checkpoints", keep=train_config.keep_checkpoints)
+        if checkpointer.latest_step() is not None:
+            _check_same_run(checkpointer.read_meta(), trainer, out_dir)
+            state, meta = checkpointer.restore(trainer.abstract_state())
+            trainer.load_state(state)
+            data.restore(meta["data_position"])
+            _rewrite_metrics(metrics_path, trainer.step)
+
+    def save() -> None:
+        if checkpointer is not None:
+            checkpointer.save(
+                trainer.step, trainer.state, run_meta(trainer, data.position(), meta_extra or {})
+            )
+
+    def log(record: dict[str, Any]) -> None:
+        history.append(record)
+        if metrics_path is not None:
+            with metrics_path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+        for callback in callbacks:
+            callback(record)
+
+    def held_out_eval() -> dict[str, Any]:
+        result = evaluate(trainer.model, heldout, batch_size=train_config.batch_size).to_dict()
+        return {f"eval_{k}": v for k, v in result.items()}
+
+    history: list[dict[str, Any]] = []
+    start = trainer.step
+    first = next(data)
+    compile_seconds = trainer.compile(first)
+    peak, peak_source = peak_flops()
+    flops_per_token = model_config.flops_per_token(trainer.seq_len)
+    bar = tqdm(total=train_config.steps, initial=start, disable=not progress, desc="train")
+
+    pending: list[dict[str, jax.Array]] = []
+    tokens_since, clock = 0, time.perf_counter()
+    batch: Batch | None = first
+    for step in range(start + 1, train_config.steps + 1):
+        batch = batch if batch is not None else next(data)
+        pending.append(trainer.train_step(batch))
+        tokens_since += int(batch.weights_BxL.size)
+        batch = None
+        if step % train_config.log_every == 0 or step == train_config.steps:
+            fetched = jax.device_get(pending)
+            elapsed = time.perf_counter() - clock
+            loss = float(np.mean([m["loss"] for m in fetched]))
+            tokens_per_second = tokens_since / elapsed
+            record = {
+                "step": step,
+                "loss": loss,
+                "bits_per_byte": loss / math.log(2) / bytes_per_token,
+                "tokens_per_second": tokens_per_second,
+                "mfu": tokens_per_second * flops_per_token / peak,
+                "learning_rate": float(fetched[-1]["learning_rate"]),
+                "grad_norm": float(fetched[-1]["grad_norm"]),
+                "peak_flops_source": peak_source,
+                "compile_seconds": compile_seconds,
+            }
+            if (
+                heldout is not None
+                and train_config.eval_every
+                and step % train_config.eval_every == 0
+            ):
+                record |= held_out_eval()
+            log(record)
+            bar.set_postfix(loss=f"{loss:.3f}", bpb=f"{record['bits_per_byte']:.3f}")
+            pending, tokens_since, clock = [], 0, time.perf_counter()
+        if step % train_config.checkpoint_every == 0:
+            save()
+        bar.update(1)
+    bar.close()
+    if checkpointer is not None and checkpointer.latest_step() != trainer.step:
+        save()
+    final_eval = held_out_eval() if heldout is not None else None
+    if checkpointer is not None:
+        checkpointer.close()
+    return TrainResult(trainer, history, final_eval)

@@ -1,0 +1,67 @@
+"""Checkpoints restore exactly, keep the newest N, and fail clearly when damaged."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gopherlite.checkpoint import Checkpointer, CheckpointError
+
+
+def _state(seed):
+    rng = np.random.default_rng(seed)
+    return {
+        "w": jnp.asarray(rng.normal(size=(4, 3)), jnp.float32),
+        "b": jnp.asarray(rng.normal(size=(3,)), jnp.bfloat16),
+        "step": jnp.asarray(seed, jnp.int32),
+    }
+
+
+def test_save_restore_is_exact_and_keeps_the_newest(tmp_path):
+    ckpt = Checkpointer(tmp_path, keep=2)
+    for step in (1, 2, 3):
+        ckpt.save(step, _state(step), {"step": step, "note": "x"})
+    assert ckpt.all_steps() == [2, 3]
+    state, meta = ckpt.restore(_state(0))
+    assert meta == {"step": 3, "note": "x"}
+    for key in ("w", "b", "step"):
+        assert state[key].dtype == _state(3)[key].dtype
+        np.testing.assert_array_equal(np.asarray(state[key]), np.asarray(_state(3)[key]))
+    older, _ = ckpt.restore(_state(0), step=2)
+    np.testing.assert_array_equal(np.asarray(older["w"]), np.asarray(_state(2)["w"]))
+
+
+def test_missing_checkpoints_explain_what_to_do(tmp_path):
+    with pytest.raises(CheckpointError, match=r"No checkpoint in .*train first"):
+        Checkpointer(tmp_path / "empty").restore(_state(0))
+    ckpt = Checkpointer(tmp_path / "one")
+    ckpt.save(5, _state(5), {})
+    with pytest.raises(CheckpointError, match=r"No checkpoint for step 4 .*have \[5\]"):
+        ckpt.restore(_state(0), step=4)
+
+
+def test_an_unfinished_save_is_ignored(tmp_path):
+    """A save killed midway leaves only Orbax's temporary folder; the previous step restores."""
+    ckpt = Checkpointer(tmp_path)
+    ckpt.save(1, _state(1), {"step": 1})
+    partial = tmp_path / "2.orbax-checkpoint-tmp-1234"
+    (partial / "state").mkdir(parents=True)
+    (partial / "state" / "garbage").write_bytes(b"\x00" * 64)
+    assert Checkpointer(tmp_path).latest_step() == 1
+    state, meta = Checkpointer(tmp_path).restore(_state(0))
+    assert meta["step"] == 1
+    np.testing.assert_array_equal(np.asarray(state["w"]), np.asarray(_state(1)["w"]))
+
+
+def test_damaged_checkpoint_gives_a_clear_error_and_earlier_steps_still_restore(tmp_path):
+    ckpt = Checkpointer(tmp_path, keep=3)
+    ckpt.save(1, _state(1), {"step": 1})
+    ckpt.save(2, _state(2), {"step": 2})
+    for f in (tmp_path / "2" / "state").rglob("*"):
+        if f.is_file():
+            f.write_bytes(b"corrupt")
+    with pytest.raises(
+        CheckpointError, match=r"step 2 .*damaged or incomplete.*earlier step \(1\)"
+    ):
+        Checkpointer(tmp_path).restore(_state(0))
+    state, _ = Checkpointer(tmp_path).restore(_state(0), step=1)
+    np.testing.assert_array_equal(np.asarray(state["w"]), np.asarray(_state(1)["w"]))

@@ -1,0 +1,143 @@
+"""Training: Gopher's schedule, the optimizer, learning, metrics and exact resumption."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from gopherlite import ModelConfig
+from gopherlite.batches import BatchIterator, pack
+from gopherlite.checkpoint import Checkpointer, CheckpointError
+from gopherlite.train import TrainConfig, Trainer, learning_rate_schedule, make_optimizer, train
+
+CFG = ModelConfig(
+    n_layers=2, n_heads=2, d_head=8, d_model=16, vocab_size=32, max_seq_len=16,
+    max_learning_rate=3e-3,
+)  # fmt: skip
+
+
+def _iterator(seed=0, batch_size=4):
+    rng = np.random.default_rng(123)
+    docs = [rng.integers(4, 32, rng.integers(5, 40)).tolist() for _ in range(40)]
+    windows = pack(docs, window=16, separator_id=3, pad_id=0, num_bytes=4000)
+    return BatchIterator(windows, batch_size, seed=seed)
+
+
+def _leaves_equal(a, b):
+    return all(
+        np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    )
+
+
+def test_schedule_matches_gopher_at_key_steps():
+    """Warm-up from 1e-7 to the peak, then cosine to 10% of the peak at the last step."""
+    cfg = TrainConfig(steps=1000, warmup_steps=100)
+    lr = learning_rate_schedule(cfg, peak=2e-4)
+    assert float(lr(0)) == pytest.approx(1e-7)
+    assert float(lr(50)) == pytest.approx(1e-7 + 0.5 * (2e-4 - 1e-7), rel=1e-5)
+    assert float(lr(100)) == pytest.approx(2e-4, rel=1e-6)
+    assert float(lr(550)) == pytest.approx(2e-4 * (0.1 + 0.9 * 0.5), rel=1e-5)  # cosine midpoint
+    assert float(lr(1000)) == pytest.approx(2e-5, rel=1e-5)
+
+
+def test_default_warmup_is_gophers_1500_scaled_to_short_runs():
+    assert TrainConfig(steps=1_200_000).resolved_warmup() == 1500
+    assert TrainConfig(steps=1000).resolved_warmup() == 50
+    assert TrainConfig(steps=5).resolved_warmup() == 1
+
+
+def test_gradients_are_clipped_to_the_global_norm():
+    cfg = TrainConfig(steps=10, grad_clip=1.0, warmup_steps=1)
+    tx = make_optimizer(cfg, peak=1.0)
+    params = {"w": jnp.zeros((3,))}
+    clip = tx.init(params)[0]
+    huge = {"w": jnp.array([30.0, 40.0, 0.0])}  # norm 50
+    clipped, _ = optax.clip_by_global_norm(1.0).update(huge, clip)
+    assert float(optax.tree.norm(clipped)) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_adamw_decays_matrices_but_not_vectors():
+    cfg = TrainConfig(steps=10, optimizer="adamw", weight_decay=0.5, warmup_steps=1)
+    tx = make_optimizer(cfg, peak=0.1)
+    params = {"matrix": jnp.ones((2, 2)), "gain": jnp.ones((2,))}
+    state = tx.init(params)
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    for _ in range(3):
+        updates, state = tx.update(zeros, state, params)
+        params = optax.apply_updates(params, updates)
+    assert float(params["matrix"][0, 0]) < 1.0
+    assert float(params["gain"][0]) == 1.0
+
+
+@pytest.mark.parametrize("bad", [{"steps": 0}, {"batch_size": 0}, {"optimizer": "sgd"}])
+def test_bad_train_config_is_named(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        TrainConfig(**bad)
+
+
+def test_trainer_learns_a_fixed_batch():
+    trainer = Trainer(CFG, TrainConfig(steps=60, warmup_steps=1, seed=0))
+    batch = next(_iterator())
+    losses = [float(trainer.train_step(batch)["loss"]) for _ in range(60)]
+    assert losses[0] == pytest.approx(np.log(32), rel=0.05)  # untrained ≈ uniform
+    # Targets are uniform over 28 ids: only memorising this batch gets below ln 28 ≈ 3.33.
+    assert losses[-1] < 0.75 * np.log(28)
+    assert trainer.step == 60
+
+
+def test_train_writes_metrics_and_calls_back(tmp_path):
+    seen = []
+    cfg = TrainConfig(steps=6, batch_size=4, log_every=2, checkpoint_every=3)
+    result = train(
+        CFG, cfg, _iterator(), bytes_per_token=2.0, out_dir=tmp_path, callbacks=(seen.append,),
+        progress=False,
+    )  # fmt: skip
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4, 6] == [r["step"] for r in seen]
+    for key in ("loss", "bits_per_byte", "tokens_per_second", "mfu", "learning_rate"):
+        assert all(np.isfinite(r[key]) for r in records), key
+    r = records[-1]
+    assert r["bits_per_byte"] == pytest.approx(r["loss"] / np.log(2) / 2.0)
+    assert 0 < r["mfu"] < 1
+    assert Checkpointer(tmp_path / "checkpoints").all_steps() == [3, 6]
+    assert result.trainer.step == 6 and result.history == records
+
+
+class _InterruptError(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_bit_identical(tmp_path):
+    cfg = TrainConfig(steps=12, batch_size=4, log_every=2, checkpoint_every=5, seed=1)
+    uninterrupted = train(CFG, cfg, _iterator(), bytes_per_token=1.0, progress=False)
+
+    def crash_at_step_8(record):
+        if record["step"] == 8:
+            raise _InterruptError
+
+    with pytest.raises(_InterruptError):
+        train(
+            CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path,
+            callbacks=(crash_at_step_8,), progress=False,
+        )  # fmt: skip
+    assert Checkpointer(tmp_path / "checkpoints").all_steps() == [5]
+    resumed = train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+    assert resumed.trainer.step == 12
+    assert _leaves_equal(resumed.trainer.state, uninterrupted.trainer.state)
+    steps = [json.loads(x)["step"] for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6, 8, 10, 12]  # records of the lost steps 6, 8 were replaced
+
+
+def test_resuming_with_a_different_model_is_refused_and_overwrites_nothing(tmp_path):
+    cfg = TrainConfig(steps=2, batch_size=4, checkpoint_every=2)
+    train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+    before = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    with pytest.raises(CheckpointError, match=r"different model \(d_model: 16 there, 32 here"):
+        train(
+            CFG.replace(d_model=32), cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path,
+            progress=False,
+        )  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == before
