@@ -148,6 +148,25 @@ def make_optimizer(config: TrainConfig, peak: float) -> optax.GradientTransforma
     return optax.chain(optax.clip_by_global_norm(config.grad_clip), opt)
 
 
+def build_model_and_optimizer(
+    model_config: ModelConfig, train_config: TrainConfig
+) -> tuple[GopherLM, nnx.Optimizer]:
+    """The model (seeded by ``train_config.seed``) and its optimizer.
+
+    Call under `nnx.eval_shape` to get the train state's structure without allocating it.
+
+    Args:
+      model_config: The model's shape.
+      train_config: Seed and optimizer settings.
+
+    Returns:
+      ``(model, optimizer)``.
+    """
+    model = GopherLM(model_config, rngs=nnx.Rngs(train_config.seed))
+    peak = train_config.learning_rate or model_config.max_learning_rate
+    return model, nnx.Optimizer(model, make_optimizer(train_config, peak), wrt=nnx.Param)
+
+
 def _to_device(batch: Batch) -> Batch:
     return Batch(*(jnp.asarray(a) for a in batch))
 
@@ -172,10 +191,7 @@ class Trainer:
         self.peak_learning_rate = train_config.learning_rate or model_config.max_learning_rate
         self.seq_len = train_config.seq_len or model_config.max_seq_len
         self.schedule = learning_rate_schedule(train_config, self.peak_learning_rate)
-        model = GopherLM(model_config, rngs=nnx.Rngs(train_config.seed))
-        tx = make_optimizer(train_config, self.peak_learning_rate)
-        optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
-        self.graphdef, self.state = nnx.split((model, optimizer))
+        self.graphdef, self.state = nnx.split(build_model_and_optimizer(model_config, train_config))
         self._step = jax.jit(self._pure_step, donate_argnums=0)
 
     @property

@@ -1,5 +1,6 @@
 """Tokenizer: exact round trips, byte fallback, persistence, determinism and clear errors."""
 
+import os
 import random
 import re
 import types
@@ -126,6 +127,9 @@ def test_save_load_and_bytes_give_identical_encodings(small_tokenizer, tmp_path)
     small_tokenizer.save(path)
     small_tokenizer.save(path)  # overwriting an existing file works too
     assert [p.name for p in path.parent.iterdir()] == ["tok.model"]  # no temp file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
     loaded = Tokenizer.load(str(path))  # str and PathLike both work
     restored = Tokenizer.from_bytes(small_tokenizer.to_bytes())
     assert loaded.to_bytes() == restored.to_bytes() == small_tokenizer.to_bytes()

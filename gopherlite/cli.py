@@ -1,0 +1,271 @@
+"""Command line: ``python -m gopherlite {train,eval,sample,tokenizer} ...``.
+
+Every subcommand has ``--help``. Bad input (unknown preset, missing checkpoint, a prompt longer
+than the model can take, unreadable corpus file, ...) prints one line saying what was wrong
+and how to fix it, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import pathlib
+import sys
+from collections.abc import Sequence
+
+from gopherlite.checkpoint import CheckpointError
+from gopherlite.config import PRESETS, get_preset
+from gopherlite.evaluate import unigram_bits_per_byte
+from gopherlite.tokenizer import Tokenizer
+
+DEFAULT_STEPS = 400  # the tiny preset's default run: a few minutes on two CPU cores
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a model (resumes from --out's latest checkpoint)",
+        description="Train a Gopher-family model on the embedded corpus (or --corpus files). "
+        "Resumes from the latest checkpoint in --out when there is one; appends one JSON record "
+        "per logged step to OUT/metrics.jsonl.",
+    )
+    p.add_argument("--preset", required=True, help=f"model size: {', '.join(PRESETS)}")
+    p.add_argument("--out", required=True, type=pathlib.Path, help="run folder")
+    p.add_argument("--steps", type=_positive_int, default=DEFAULT_STEPS, help="optimizer steps")
+    p.add_argument("--batch-size", type=_positive_int, help="sequences per step")
+    p.add_argument("--seq-len", type=_positive_int, help="window length (default: preset's)")
+    p.add_argument("--learning-rate", type=float, help="peak learning rate (default: preset's)")
+    p.add_argument("--optimizer", choices=("adam", "adamw"), default="adam")
+    p.add_argument("--grad-clip", type=float, default=1.0, help="global-norm clip (Gopher: 1.0)")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--corpus", nargs="+", type=pathlib.Path, help="UTF-8 text files to train on")
+    p.add_argument("--tokenizer", type=pathlib.Path, help="existing tokenizer for a new run")
+    p.add_argument("--log-every", type=_positive_int, default=10)
+    p.add_argument("--eval-every", type=int, default=0, help="held-out eval interval (0: end)")
+    p.add_argument("--checkpoint-every", type=_positive_int, default=100)
+    p.add_argument("--keep", type=_positive_int, default=3, help="checkpoints kept")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> None:
+    from gopherlite.runs import train_run
+    from gopherlite.train import TrainConfig
+
+    model_config = get_preset(args.preset)
+    seq_len = args.seq_len or model_config.max_seq_len
+    batch_size = args.batch_size or max(1, round(model_config.batch_size_tokens / seq_len))
+    train_config = TrainConfig(
+        steps=args.steps,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        learning_rate=args.learning_rate,
+        optimizer=args.optimizer,
+        grad_clip=args.grad_clip,
+        label_smoothing=args.label_smoothing,
+        log_every=args.log_every,
+        eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every,
+        keep_checkpoints=args.keep,
+        seed=args.seed,
+    )
+    result, data = train_run(
+        model_config,
+        train_config,
+        args.out,
+        corpus_paths=args.corpus,
+        tokenizer_path=args.tokenizer,
+        progress=not args.no_progress,
+    )
+    final = result.final_eval or {}
+    baseline = unigram_bits_per_byte(data.train, data.heldout, model_config.vocab_size)
+    last = result.history[-1] if result.history else {}
+    print(
+        f"step {result.trainer.step}: train loss {last.get('loss', float('nan')):.3f}, "
+        f"held-out {final.get('eval_bits_per_byte', float('nan')):.3f} bits/byte "
+        f"(unigram baseline {baseline:.3f}); run folder {args.out}"
+    )
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="held-out loss, perplexity and bits per byte of a checkpoint",
+        description="Evaluate a run's checkpoint on the held-out text: loss (nats/token), "
+        "perplexity, bits per byte, and the tokenizer's unigram bits per byte on the same text.",
+    )
+    p.add_argument("--checkpoint", required=True, type=pathlib.Path, help="run folder (--out)")
+    p.add_argument("--step", type=int, help="checkpoint step (default: latest)")
+    p.add_argument("--seq-len", type=_positive_int, help="window (default: training context)")
+    p.add_argument("--batch-size", type=_positive_int, default=8)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_eval)
+
+
+def _eval(args: argparse.Namespace) -> None:
+    from gopherlite.runs import evaluate_run, load_run
+
+    run = load_run(args.checkpoint, args.step)
+    result = evaluate_run(run, seq_len=args.seq_len, batch_size=args.batch_size)
+    report = {"step": run.meta["step"], **result.to_dict()}
+    if args.json:
+        print(json.dumps(report))
+        return
+    for key, value in report.items():
+        print(f"{key:>22}: {value:.4f}" if isinstance(value, float) else f"{key:>22}: {value}")
+
+
+def _add_sample(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sample",
+        help="continue a prompt with a trained model",
+        description="Generate text with the KV cache. --temperature 0 is greedy; Gopher's "
+        "dialogue agent sampled with --top-p 0.8.",
+    )
+    p.add_argument("--checkpoint", required=True, type=pathlib.Path, help="run folder (--out)")
+    p.add_argument("--prompt", required=True)
+    p.add_argument("--max-new-tokens", type=_positive_int, default=64)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-k", type=_positive_int)
+    p.add_argument("--top-p", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--max-len",
+        type=_positive_int,
+        help="longest prompt + continuation in tokens (default: the training context)",
+    )
+    p.set_defaults(func=_sample)
+
+
+def _sample(args: argparse.Namespace) -> None:
+    from gopherlite.runs import load_run
+    from gopherlite.sample import generate
+
+    run = load_run(args.checkpoint)
+    config = run.model.config
+    prompt_ids = run.tokenizer.encode(args.prompt)
+    limit = args.max_len or config.max_seq_len
+    if len(prompt_ids) + args.max_new_tokens > limit:
+        raise ValueError(
+            f"The prompt is {len(prompt_ids)} tokens; with --max-new-tokens {args.max_new_tokens} "
+            f"that is more than the limit of {limit} tokens (the model's training context unless "
+            "--max-len says otherwise). Shorten the prompt or ask for fewer tokens."
+        )
+    new_ids = generate(
+        run.model,
+        prompt_ids,
+        args.max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+        eos_id=run.tokenizer.eos_id,
+    )
+    print(args.prompt + run.tokenizer.decode(new_ids))
+
+
+def _add_tokenizer(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tokenizer", help="train, apply and inspect SentencePiece tokenizers")
+    tsub = p.add_subparsers(dest="tokenizer_command", required=True)
+
+    t = tsub.add_parser("train", help="train a BPE tokenizer with byte fallback")
+    t.add_argument("--vocab-size", type=_positive_int, default=4096)
+    t.add_argument("--out", required=True, type=pathlib.Path, help="file to write (.model)")
+    t.add_argument("--corpus", nargs="+", type=pathlib.Path, help="text files (default: embedded)")
+    t.set_defaults(func=_tokenizer_train)
+
+    e = tsub.add_parser("encode", help="print the ids (or pieces) of a text")
+    e.add_argument("--tokenizer", required=True, type=pathlib.Path)
+    e.add_argument("--pieces", action="store_true", help="print pieces instead of ids")
+    e.add_argument("text")
+    e.set_defaults(func=_tokenizer_encode)
+
+    d = tsub.add_parser("decode", help="print the text of some ids")
+    d.add_argument("--tokenizer", required=True, type=pathlib.Path)
+    d.add_argument("ids", nargs="+", type=int)
+    d.set_defaults(func=_tokenizer_decode)
+
+    s = tsub.add_parser("stats", help="bytes per token and byte-fallback rate on held-out text")
+    s.add_argument("--tokenizer", required=True, type=pathlib.Path)
+    s.add_argument("--corpus", nargs="+", type=pathlib.Path, help="text files (default: embedded)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_tokenizer_stats)
+
+
+def _tokenizer_train(args: argparse.Namespace) -> None:
+    from gopherlite.runs import load_documents
+
+    train_docs, _ = load_documents(args.corpus)
+    text = "\n\n".join(doc.text for doc in train_docs)
+    tokenizer = Tokenizer.train(text, vocab_size=args.vocab_size)
+    tokenizer.save(args.out)
+    print(f"wrote {args.out}: {tokenizer!r}")
+
+
+def _tokenizer_encode(args: argparse.Namespace) -> None:
+    tokenizer = Tokenizer.load(args.tokenizer)
+    out = tokenizer.pieces(args.text) if args.pieces else tokenizer.encode(args.text)
+    print(" ".join(map(str, out)))
+
+
+def _tokenizer_decode(args: argparse.Namespace) -> None:
+    print(Tokenizer.load(args.tokenizer).decode(args.ids))
+
+
+def _tokenizer_stats(args: argparse.Namespace) -> None:
+    from gopherlite.runs import load_documents
+
+    _, heldout_docs = load_documents(args.corpus)
+    stats = Tokenizer.load(args.tokenizer).stats("\n\n".join(d.text for d in heldout_docs))
+    report = dataclasses.asdict(stats)
+    print(json.dumps(report) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m gopherlite``.
+
+    Returns:
+      The parser with every subcommand.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m gopherlite",
+        description="Train, evaluate and sample Gopher-family language models.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_train, _add_eval, _add_sample, _add_tokenizer):
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+      argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+      Exit status: 0 on success, 2 on bad input, 130 when interrupted.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, TypeError, OSError, CheckpointError) as err:
+        print(f"gopherlite {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            f"gopherlite {args.command}: interrupted; run the same command again to resume "
+            "from the latest checkpoint.",
+            file=sys.stderr,
+        )
+        return 130
+    return 0

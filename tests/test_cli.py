@@ -1,0 +1,129 @@
+"""The command line: help everywhere, a train → resume → eval → sample round trip, and
+one-line errors (exit status 2, no traceback) for bad input."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from gopherlite.cli import main
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TOKENIZER = str(ROOT / "data" / "tokenizer_4k.model")
+FAST = ["--seq-len", "32", "--batch-size", "4", "--log-every", "2", "--no-progress"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["train"], ["eval"], ["sample"], ["tokenizer"], ["tokenizer", "train"],
+     ["tokenizer", "encode"], ["tokenizer", "decode"], ["tokenizer", "stats"]],
+)  # fmt: skip
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: python -m gopherlite" in capsys.readouterr().out
+
+
+def test_module_entry_point():
+    out = subprocess.run(
+        [sys.executable, "-m", "gopherlite", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "{train,eval,sample,tokenizer}" in out.stdout
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    args = ["train", "--preset", "tiny", "--out", str(out), "--steps", "4"]
+    assert main([*args, *FAST, "--checkpoint-every", "2", "--tokenizer", TOKENIZER]) == 0
+    return out
+
+
+def test_train_writes_a_complete_run_folder(run_dir, capsys):
+    records = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    assert {"step", "loss", "bits_per_byte", "tokens_per_second", "mfu"} <= set(records[0])
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["2", "4"]
+    assert (run_dir / "tokenizer.model").read_bytes() == pathlib.Path(TOKENIZER).read_bytes()
+
+
+def test_train_resumes_from_the_latest_checkpoint(run_dir, capsys):
+    args = ["train", "--preset", "tiny", "--out", str(run_dir), "--steps", "6"]
+    assert main([*args, *FAST, "--checkpoint-every", "2"]) == 0
+    assert "step 6:" in capsys.readouterr().out
+    steps = [json.loads(x)["step"] for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6]
+
+
+def test_eval_json_reports_every_field(run_dir, capsys):
+    assert main(["eval", "--checkpoint", str(run_dir), "--json", "--seq-len", "32"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in ("loss", "bits_per_byte", "perplexity", "tokens", "bytes", "unigram_bits_per_byte"):
+        assert key in report, key
+    assert report["perplexity"] == pytest.approx(2.718281828 ** report["loss"], rel=1e-6)
+    assert report["tokens"] > 0 and report["bytes"] > report["tokens"]
+
+
+def test_eval_at_a_longer_context_than_training(run_dir, capsys):
+    assert main(["eval", "--checkpoint", str(run_dir), "--json", "--seq-len", "256"]) == 0
+    assert json.loads(capsys.readouterr().out)["seq_len"] == 256
+
+
+def test_sample_continues_the_prompt(run_dir, capsys):
+    args = ["sample", "--checkpoint", str(run_dir), "--prompt", "The list ", "--seed", "3"]
+    assert main([*args, "--max-new-tokens", "5", "--temperature", "0"]) == 0
+    assert capsys.readouterr().out.startswith("The list ")
+
+
+def _fails_cleanly(argv, capsys, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_preset(capsys, tmp_path):
+    _fails_cleanly(
+        ["train", "--preset", "70b", "--out", str(tmp_path)], capsys, "choose one of: tiny"
+    )
+
+
+def test_non_positive_steps_are_rejected_by_the_parser(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--preset", "tiny", "--out", str(tmp_path), "--steps", "0"])
+    assert exit_info.value.code == 2
+    assert "--steps: must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_missing_checkpoint(capsys, tmp_path):
+    _fails_cleanly(["eval", "--checkpoint", str(tmp_path / "nope")], capsys, "does not exist")
+    _fails_cleanly(["eval", "--checkpoint", str(tmp_path)], capsys, "No checkpoint in")
+
+
+def test_prompt_too_long(run_dir, capsys):
+    argv = ["sample", "--checkpoint", str(run_dir), "--prompt", "word " * 200]
+    _fails_cleanly(argv, capsys, "Shorten the prompt or ask for fewer tokens")
+
+
+def test_unreadable_corpus_file(capsys, tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("caf\xe9 au lait".encode("latin-1"))
+    argv = ["train", "--preset", "tiny", "--out", str(tmp_path / "r"), "--corpus", str(bad)]
+    _fails_cleanly(argv, capsys, "latin1.txt")
+
+
+def test_tokenizer_and_model_vocabulary_mismatch(capsys, tmp_path):
+    small = tmp_path / "small.model"
+    assert main(["tokenizer", "train", "--vocab-size", "512", "--out", str(small)]) == 0
+    argv = ["train", "--preset", "tiny", "--out", str(tmp_path / "r"), "--tokenizer", str(small)]
+    _fails_cleanly(argv, capsys, "4096")
+
+
+def test_tokenizer_encode_decode_round_trip(capsys):
+    assert main(["tokenizer", "encode", "--tokenizer", TOKENIZER, "tabs\tand\nnewlines"]) == 0
+    ids = capsys.readouterr().out.split()
+    assert main(["tokenizer", "decode", "--tokenizer", TOKENIZER, *ids]) == 0
+    assert capsys.readouterr().out == "tabs\tand\nnewlines\n"
