@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import pathlib
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,9 @@ from collections.abc import Sequence
 from gopherlite.checkpoint import CheckpointError
 from gopherlite.config import PRESETS, get_preset
 from gopherlite.evaluate import unigram_bits_per_byte
+from gopherlite.hardware import CHIPS
+from gopherlite.precision import POLICIES, get_policy
+from gopherlite.sharding import LAYOUTS, get_layout, initialize_distributed, make_mesh, parse_mesh
 from gopherlite.tokenizer import Tokenizer
 
 DEFAULT_STEPS = 400  # the tiny preset's default run: a few minutes on two CPU cores
@@ -47,6 +51,23 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--grad-clip", type=float, default=1.0, help="global-norm clip (Gopher: 1.0)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--precision",
+        choices=tuple(POLICIES),
+        default="fp32",
+        help="precision policy (Gopher App. C): fp32, mixed (bf16 activations), bf16_rne, "
+        "bf16_sr (stochastic rounding) or bf16_master (fp32 master copy)",
+    )
+    p.add_argument(
+        "--mesh",
+        default="data=-1",
+        help="per-axis degrees of the (data, fsdp, tensor) device mesh, one may be -1 "
+        "(default: data parallel over every device), e.g. data=2,fsdp=2,tensor=2",
+    )
+    p.add_argument("--layout", default="2d", help=f"sharding layout: {', '.join(LAYOUTS)}")
+    p.add_argument("--coordinator-address", help="multi-host: HOST:PORT of process 0, or auto")
+    p.add_argument("--num-processes", type=_positive_int, help="multi-host: process count")
+    p.add_argument("--process-id", type=int, help="multi-host: this process's index")
     p.add_argument("--corpus", nargs="+", type=pathlib.Path, help="UTF-8 text files to train on")
     p.add_argument("--tokenizer", type=pathlib.Path, help="existing tokenizer for a new run")
     p.add_argument("--log-every", type=_positive_int, default=10)
@@ -58,10 +79,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    initialize_distributed(args.coordinator_address, args.num_processes, args.process_id)
     from gopherlite.runs import train_run
     from gopherlite.train import TrainConfig
 
-    model_config = get_preset(args.preset)
+    model_config = get_policy(args.precision).apply_to(get_preset(args.preset))
     seq_len = args.seq_len or model_config.max_seq_len
     batch_size = args.batch_size or max(1, round(model_config.batch_size_tokens / seq_len))
     train_config = TrainConfig(
@@ -77,6 +99,7 @@ def _train(args: argparse.Namespace) -> None:
         checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep,
         seed=args.seed,
+        precision=args.precision,
     )
     result, data = train_run(
         model_config,
@@ -85,6 +108,8 @@ def _train(args: argparse.Namespace) -> None:
         corpus_paths=args.corpus,
         tokenizer_path=args.tokenizer,
         progress=not args.no_progress,
+        mesh=make_mesh(**parse_mesh(args.mesh)),
+        layout=get_layout(args.layout).name,
     )
     final = result.final_eval or {}
     baseline = unigram_bits_per_byte(data.train, data.heldout, model_config.vocab_size)
@@ -173,6 +198,74 @@ def _sample(args: argparse.Namespace) -> None:
     print(args.prompt + run.tokenizer.decode(new_ids))
 
 
+def _add_memory(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "memory",
+        help="will it fit? memory per device for a preset, mesh, layout, precision and chip",
+        description="Estimate parameters, optimizer state, gradients and activations per device "
+        "for one training step, and whether they fit the chip. Parameters and optimizer state "
+        "are exact (the trainer's own sharding rules on an abstract mesh); activations are an "
+        "analytic estimate. --find searches for the fewest devices that fit.",
+    )
+    p.add_argument("--preset", required=True, help=f"model size: {', '.join(PRESETS)}")
+    p.add_argument("--chip", required=True, help=f"one of: {', '.join(CHIPS)}")
+    p.add_argument("--mesh", default="data=1", help="complete degrees, e.g. fsdp=256,tensor=2")
+    p.add_argument("--layout", default="2d", help=f"sharding layout: {', '.join(LAYOUTS)}")
+    p.add_argument("--precision", default="fp32", help=f"one of: {', '.join(POLICIES)}")
+    p.add_argument("--per-device-batch", type=_positive_int, default=1)
+    p.add_argument("--seq-len", type=_positive_int, help="default: the preset's context")
+    p.add_argument("--remat", action="store_true", help="rematerialise blocks")
+    p.add_argument("--find", action="store_true", help="search for the fewest devices that fit")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_memory)
+
+
+def _memory(args: argparse.Namespace) -> None:
+    from gopherlite.costs import memory_per_device, smallest_fit
+
+    config = get_preset(args.preset)
+    get_policy(args.precision)
+    if args.find:
+        estimate = smallest_fit(
+            config,
+            chip=args.chip,
+            precision=args.precision,
+            per_device_batch=args.per_device_batch,
+            remat=args.remat,
+        )
+        if estimate is None:
+            raise ValueError(f"No layout fits {args.preset} on up to 8192 {args.chip} devices.")
+    else:
+        degrees = parse_mesh(args.mesh)
+        if -1 in degrees.values():
+            raise ValueError("memory needs complete mesh degrees (no -1), e.g. fsdp=8,tensor=2.")
+        estimate = memory_per_device(
+            config,
+            chip=args.chip,
+            mesh=degrees,
+            layout=get_layout(args.layout).name,
+            precision=args.precision,
+            per_device_batch=args.per_device_batch,
+            seq_len=args.seq_len,
+            remat=args.remat,
+        )
+    report = estimate.to_dict()
+    if args.json:
+        print(json.dumps(report))
+        return
+    gib = 2**30
+    devices = math.prod(estimate.mesh.values())
+    print(
+        f"{args.preset} on {devices} {args.chip} device(s), mesh "
+        + ",".join(f"{k}={v}" for k, v in estimate.mesh.items())
+        + f", layout {estimate.layout}, precision {estimate.precision}"
+        + (", remat" if estimate.remat else "")
+    )
+    for key in ("params", "optimizer", "gradients", "activations", "total", "device_memory"):
+        print(f"{key:>14}: {report[key] / gib:10.2f} GiB")
+    print(f"{'fits':>14}: {'yes' if estimate.fits else 'no'}")
+
+
 def _add_tokenizer(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tokenizer", help="train, apply and inspect SentencePiece tokenizers")
     tsub = p.add_subparsers(dest="tokenizer_command", required=True)
@@ -241,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, evaluate and sample Gopher-family language models.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_eval, _add_sample, _add_tokenizer):
+    for add in (_add_train, _add_eval, _add_sample, _add_memory, _add_tokenizer):
         add(sub)
     return parser
 

@@ -40,6 +40,8 @@ class ModelConfig:
         Gopher). Residual output projections are further scaled by 1/sqrt(2 · n_layers).
       dtype: Activation (compute) dtype name. Softmax and the loss always run in float32.
       param_dtype: Parameter storage dtype name.
+      remat: Rematerialise each block in the backward pass (Gopher Sec. 3.3): keep only block
+        inputs for the backward pass and recompute the rest, trading compute for memory.
       max_learning_rate: Table 1's peak learning rate for this size.
       batch_size_tokens: Table 1's batch size in tokens for this size.
     """
@@ -58,6 +60,7 @@ class ModelConfig:
     init_std: float = 0.02
     dtype: str = "float32"
     param_dtype: str = "float32"
+    remat: bool = False
     max_learning_rate: float = 2e-4
     batch_size_tokens: int = 250_000
 

@@ -23,11 +23,18 @@ class Chip:
       name: Short name used on the command line (``v3``, ``h100``).
       peak_bf16_flops: Dense bfloat16 matmul FLOP/s per chip (vendor specification).
       hbm_bytes: High-bandwidth memory per chip in bytes.
+      devices_per_chip: JAX devices per chip (TPU v2/v3 expose each of their two cores).
     """
 
     name: str
     peak_bf16_flops: float
     hbm_bytes: int
+    devices_per_chip: int = 1
+
+    @property
+    def hbm_bytes_per_device(self) -> int:
+        """Memory of one JAX device (one TPU v3 core: 16 GiB)."""
+        return self.hbm_bytes // self.devices_per_chip
 
 
 _GiB = 1024**3
@@ -35,7 +42,7 @@ _GiB = 1024**3
 # Vendor specifications per chip (dense bf16, no sparsity). TPU v3 has two cores of 16 GiB each
 # (Gopher Sec. 3.3 quotes 16 GiB per core).
 CHIPS: dict[str, Chip] = {
-    "v3": Chip("v3", 123e12, 32 * _GiB),
+    "v3": Chip("v3", 123e12, 32 * _GiB, devices_per_chip=2),
     "v4": Chip("v4", 275e12, 32 * _GiB),
     "v5e": Chip("v5e", 197e12, 16 * _GiB),
     "v5p": Chip("v5p", 459e12, 95 * _GiB),

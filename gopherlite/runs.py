@@ -18,7 +18,9 @@ import pathlib
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 from flax import nnx
+from jax.sharding import Mesh
 
 from gopherlite import corpus
 from gopherlite.batches import BatchIterator, PackedWindows, pack_documents
@@ -26,6 +28,7 @@ from gopherlite.checkpoint import Checkpointer, CheckpointError
 from gopherlite.config import ModelConfig
 from gopherlite.evaluate import EvalResult, evaluate, unigram_bits_per_byte
 from gopherlite.nn import GopherLM
+from gopherlite.sharding import batch_sharding, local_batch_rows, make_mesh
 from gopherlite.tokenizer import Tokenizer
 from gopherlite.train import (
     Callback,
@@ -134,6 +137,8 @@ def train_run(
     tokenizer_path: str | pathlib.Path | None = None,
     callbacks: tuple[Callback, ...] = (),
     progress: bool = True,
+    mesh: Mesh | None = None,
+    layout: str = "2d",
 ) -> tuple[TrainResult, RunData]:
     """Train a model in a run folder, resuming from its latest checkpoint if there is one.
 
@@ -145,6 +150,8 @@ def train_run(
       tokenizer_path: An existing tokenizer for a new run (default: train one).
       callbacks: Called with every logged metrics record.
       progress: Show a progress bar.
+      mesh: Device mesh (default: the first device).
+      layout: Sharding layout name.
 
     Returns:
       The training result and the run's data.
@@ -154,7 +161,16 @@ def train_run(
     data = prepare_data(
         model_config, seq_len, out_dir, corpus_paths=corpus_paths, tokenizer_path=tokenizer_path
     )
-    batches = BatchIterator(data.train, train_config.batch_size, seed=train_config.seed)
+    # Each process loads only the rows of every global batch that its devices hold.
+    mesh = mesh if mesh is not None else make_mesh(devices=jax.devices()[:1])
+    start, stop = local_batch_rows(batch_sharding(mesh), train_config.batch_size)
+    batches = BatchIterator(
+        data.train,
+        train_config.batch_size,
+        seed=train_config.seed,
+        num_shards=train_config.batch_size // (stop - start),
+        shard_index=start // (stop - start),
+    )
     meta_extra = {
         "tokenizer_sha256": _sha256(data.tokenizer.to_bytes()),
         "corpus_fingerprint": data.corpus_fingerprint,
@@ -170,6 +186,8 @@ def train_run(
         callbacks=callbacks,
         progress=progress,
         meta_extra=meta_extra,
+        mesh=mesh,
+        layout=layout,
     )
     return result, data
 

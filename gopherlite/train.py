@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
 from gopherlite.batches import Batch, PackedWindows
@@ -30,6 +31,17 @@ from gopherlite.config import ModelConfig
 from gopherlite.evaluate import cross_entropy, evaluate
 from gopherlite.hardware import peak_flops
 from gopherlite.nn import GopherLM
+from gopherlite.precision import PolicyOptimizer, get_policy, init_model, rounding_key
+from gopherlite.sharding import (
+    Layout,
+    activation_sharding,
+    batch_sharding,
+    get_layout,
+    local_batch_rows,
+    make_mesh,
+    put_batch,
+    state_shardings,
+)
 
 GOPHER_WARMUP_STEPS = 1500
 
@@ -58,7 +70,10 @@ class TrainConfig:
       eval_every: Steps between held-out evaluations (0: only at the end).
       checkpoint_every: Steps between checkpoints (a final one is always written).
       keep_checkpoints: Newest checkpoints kept on disk.
-      seed: Seed of the initialisation and of the data order.
+      seed: Seed of the initialisation, of the data order and of stochastic rounding.
+      precision: Precision policy, one of `gopherlite.precision.POLICIES`: ``"fp32"``,
+        ``"mixed"``, ``"bf16_rne"``, ``"bf16_sr"`` or ``"bf16_master"`` (G Sec. 3.2, App. C).
+        It sets the model's activation and parameter dtypes and how parameters are updated.
     """
 
     steps: int = 1000
@@ -80,6 +95,7 @@ class TrainConfig:
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
     seed: int = 0
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "keep_checkpoints"):
@@ -95,6 +111,7 @@ class TrainConfig:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}.")
         if self.grad_clip <= 0:
             raise ValueError(f"grad_clip must be positive, got {self.grad_clip}.")
+        get_policy(self.precision)  # raises, listing the policies, for an unknown name
 
     def resolved_warmup(self) -> int:
         """Warm-up steps actually used (see ``warmup_steps``)."""
@@ -151,48 +168,76 @@ def make_optimizer(config: TrainConfig, peak: float) -> optax.GradientTransforma
 def build_model_and_optimizer(
     model_config: ModelConfig, train_config: TrainConfig
 ) -> tuple[GopherLM, nnx.Optimizer]:
-    """The model (seeded by ``train_config.seed``) and its optimizer.
+    """The model (seeded by ``train_config.seed``) and its optimizer, as the precision says.
 
-    Call under `nnx.eval_shape` to get the train state's structure without allocating it.
+    The precision policy (``train_config.precision``) sets the model's dtypes
+    (`gopherlite.precision.Policy.apply_to`) and the optimizer's state and update rule
+    (`gopherlite.precision.PolicyOptimizer`: float32 Adam moments in every policy, plus a
+    float32 master copy under ``bf16_master``). Call under `nnx.eval_shape` to get the train
+    state's structure without allocating it.
 
     Args:
-      model_config: The model's shape.
-      train_config: Seed and optimizer settings.
+      model_config: The model's shape (dtypes left at their float32 defaults or set to the
+        policy's).
+      train_config: Seed, optimizer and precision settings.
 
     Returns:
       ``(model, optimizer)``.
     """
-    model = GopherLM(model_config, rngs=nnx.Rngs(train_config.seed))
+    policy = get_policy(train_config.precision)
+    model = init_model(model_config, policy, train_config.seed)
     peak = train_config.learning_rate or model_config.max_learning_rate
-    return model, nnx.Optimizer(model, make_optimizer(train_config, peak), wrt=nnx.Param)
-
-
-def _to_device(batch: Batch) -> Batch:
-    return Batch(*(jnp.asarray(a) for a in batch))
+    return model, PolicyOptimizer(model, make_optimizer(train_config, peak), policy=policy)
 
 
 class Trainer:
     """A model, its optimizer and one compiled, state-donating train step.
 
-    The model and optimizer are split once into a static graph and a state pytree; the step is
-    a pure ``jax.jit`` function of (state, batch) that donates the old state, so parameters are
-    updated in place and no copy of the model lives on the device twice.
+    The model and optimizer are split once into a static graph and a state pytree. The state
+    is created directly in its sharded layout (shapes from `nnx.eval_shape`, shardings from the
+    layout's rules, then a jitted initialiser with those ``out_shardings``), so no device ever
+    holds an unsharded copy. The step is a pure ``jax.jit`` function of (state, batch) with
+    explicit shardings that donates the old state, so parameters are updated in place.
     """
 
-    def __init__(self, model_config: ModelConfig, train_config: TrainConfig) -> None:
-        """Build the model (seeded by ``train_config.seed``) and the optimizer.
+    def __init__(
+        self,
+        model_config: ModelConfig,
+        train_config: TrainConfig,
+        *,
+        mesh: Mesh | None = None,
+        layout: str | Layout = "2d",
+    ) -> None:
+        """Build the model (seeded by ``train_config.seed``) and the optimizer on a mesh.
 
         Args:
           model_config: The model's shape.
           train_config: How to train it.
+          mesh: Device mesh (`gopherlite.sharding.make_mesh`); None means the first device.
+          layout: Name of a `gopherlite.sharding.LAYOUTS` entry, or a `Layout`.
         """
         self.model_config = model_config
         self.train_config = train_config
         self.peak_learning_rate = train_config.learning_rate or model_config.max_learning_rate
         self.seq_len = train_config.seq_len or model_config.max_seq_len
         self.schedule = learning_rate_schedule(train_config, self.peak_learning_rate)
-        self.graphdef, self.state = nnx.split(build_model_and_optimizer(model_config, train_config))
-        self._step = jax.jit(self._pure_step, donate_argnums=0)
+        self.mesh = mesh if mesh is not None else make_mesh(devices=jax.devices()[:1])
+        self.layout = get_layout(layout) if isinstance(layout, str) else layout
+
+        def build() -> tuple[GopherLM, nnx.Optimizer]:
+            return build_model_and_optimizer(model_config, train_config)
+
+        self.graphdef, abstract = nnx.split(nnx.eval_shape(build))
+        self.state_shardings = state_shardings(abstract, self.mesh, self.layout)
+        self.batch_sharding = batch_sharding(self.mesh)
+        self.local_rows = local_batch_rows(self.batch_sharding, train_config.batch_size)
+        self.state = jax.jit(lambda: nnx.state(build()), out_shardings=self.state_shardings)()
+        self._step = jax.jit(
+            self._pure_step,
+            in_shardings=(self.state_shardings, self.batch_sharding),
+            out_shardings=(self.state_shardings, None),
+            donate_argnums=0,
+        )
 
     @property
     def step(self) -> int:
@@ -207,8 +252,16 @@ class Trainer:
         return model
 
     def abstract_state(self) -> Any:
-        """Shapes and dtypes of the train state (the target for restoring a checkpoint)."""
-        return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), self.state)
+        """Shapes, dtypes and shardings of the train state (the target for a restore).
+
+        Restoring into this target places every array on this trainer's mesh, whatever mesh
+        the checkpoint was written from.
+        """
+        return jax.tree.map(
+            lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),
+            self.state,
+            self.state_shardings,
+        )
 
     def load_state(self, state: Any) -> None:
         """Replace the train state (e.g. with one restored from a checkpoint).
@@ -222,13 +275,34 @@ class Trainer:
         """One optimiser step on a batch; returns on-device metrics (no host sync).
 
         Args:
-          batch: Inputs, targets and weights ``[B, L]``.
+          batch: This process's rows (``self.local_rows``) of the inputs, targets and weights;
+            on a single host, the whole ``[B, L]`` batch.
 
         Returns:
           ``loss`` (mean nats per target), ``grad_norm`` and ``learning_rate``.
         """
-        self.state, metrics = self._step(self.state, _to_device(batch))
+        with activation_sharding(self.mesh, self.layout):
+            self.state, metrics = self._step(self.state, self.put(batch))
         return metrics
+
+    def put(self, batch: Batch) -> Batch:
+        """Assemble the global, sharded batch from this process's rows.
+
+        Args:
+          batch: This process's rows.
+
+        Returns:
+          The batch as global `jax.Array`s split over the mesh's data axes.
+        """
+        size = self.train_config.batch_size
+        start, stop = self.local_rows
+        if batch.inputs_BxL.shape[0] != stop - start:
+            raise ValueError(
+                f"Got a batch of {batch.inputs_BxL.shape[0]} rows, but this process supplies rows "
+                f"{start}..{stop - 1} of the global batch of {size} (TrainConfig.batch_size); "
+                "make the data iterator's batch size match."
+            )
+        return Batch(*(put_batch(self.batch_sharding, a, size) for a in batch))
 
     def compile(self, batch: Batch) -> float:
         """Compile the step ahead of time for this batch shape.
@@ -240,7 +314,8 @@ class Trainer:
           Seconds spent compiling.
         """
         start = time.perf_counter()
-        self._step = self._step.lower(self.state, _to_device(batch)).compile()
+        with activation_sharding(self.mesh, self.layout):
+            self._step = self._step.lower(self.state, self.put(batch)).compile()
         return time.perf_counter() - start
 
     def _pure_step(self, state: Any, batch: Batch) -> tuple[Any, dict[str, jax.Array]]:
@@ -258,10 +333,11 @@ class Trainer:
             return total / jnp.maximum(weight, 1.0)
 
         loss, grads = nnx.value_and_grad(loss_fn)(model)
-        optimizer.update(model, grads)
+        # Stochastic rounding's noise is a function of (seed, step): resuming redraws it exactly.
+        optimizer.update(model, grads, key=rounding_key(self.train_config.seed, step))
         metrics = {
             "loss": loss,
-            "grad_norm": optax.tree.norm(grads),
+            "grad_norm": optax.tree.norm(jax.tree.map(lambda g: g.astype(jnp.float32), grads)),
             "learning_rate": self.schedule(step),
         }
         return nnx.state((model, optimizer)), metrics
@@ -344,6 +420,8 @@ def train(
     callbacks: tuple[Callback, ...] = (),
     progress: bool = True,
     meta_extra: dict[str, Any] | None = None,
+    mesh: Mesh | None = None,
+    layout: str | Layout = "2d",
 ) -> TrainResult:
     """Train (or resume) a model, logging metrics and writing checkpoints.
 
@@ -362,11 +440,14 @@ def train(
       callbacks: Functions called with every logged record (e.g. a notebook's live plot).
       progress: Show a progress bar (notebook-aware).
       meta_extra: Extra JSON metadata for the checkpoints (e.g. tokenizer checksum).
+      mesh: Device mesh; None means the first device. With several processes, ``data`` must
+        yield this process's rows (``Trainer.local_rows``) of each global batch.
+      layout: Sharding layout name (see `gopherlite.sharding.LAYOUTS`).
 
     Returns:
       The trainer, the logged history and the final evaluation.
     """
-    trainer = Trainer(model_config, train_config)
+    trainer = Trainer(model_config, train_config, mesh=mesh, layout=layout)
     checkpointer, metrics_path = None, None
     if out_dir is not None:
         out_dir = pathlib.Path(out_dir)
@@ -402,7 +483,8 @@ def train(
     start = trainer.step
     first = next(data)
     compile_seconds = trainer.compile(first)
-    peak, peak_source = peak_flops()
+    peak, peak_source = peak_flops(list(trainer.mesh.devices.flat))
+    tokens_per_step = train_config.batch_size * trainer.seq_len
     flops_per_token = model_config.flops_per_token(trainer.seq_len)
     bar = tqdm(total=train_config.steps, initial=start, disable=not progress, desc="train")
 
@@ -412,7 +494,7 @@ def train(
     for step in range(start + 1, train_config.steps + 1):
         batch = batch if batch is not None else next(data)
         pending.append(trainer.train_step(batch))
-        tokens_since += int(batch.weights_BxL.size)
+        tokens_since += tokens_per_step
         batch = None
         if step % train_config.log_every == 0 or step == train_config.steps:
             fetched = jax.device_get(pending)

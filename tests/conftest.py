@@ -4,6 +4,8 @@ Implicit rank promotion raises in every test, so a broadcast that was not writte
 fails loudly.
 """
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,6 +13,9 @@ import pytest
 from flax import nnx
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+# The multi-device tier runs in its own process (see tests/test_sharding.py).
+collect_ignore = [] if os.environ.get("GOPHERLITE_MULTIDEVICE") else ["multidevice"]
 
 
 def randomize_params(module: nnx.Module, seed: int, scale: float = 0.3) -> None:

@@ -127,3 +127,14 @@ def test_tokenizer_encode_decode_round_trip(capsys):
     ids = capsys.readouterr().out.split()
     assert main(["tokenizer", "decode", "--tokenizer", TOKENIZER, *ids]) == 0
     assert capsys.readouterr().out == "tabs\tand\nnewlines\n"
+
+
+def test_mesh_that_does_not_divide_the_devices(capsys, tmp_path):
+    argv = ["train", "--preset", "tiny", "--out", str(tmp_path), "--mesh", "data=3"]
+    _fails_cleanly(argv, capsys, "needs 3 devices but 1 are available")
+
+
+def test_unknown_layout_and_partial_multihost_flags(capsys, tmp_path):
+    argv = ["train", "--preset", "tiny", "--out", str(tmp_path)]
+    _fails_cleanly([*argv, "--layout", "pipe"], capsys, "choose one of: dp, zero")
+    _fails_cleanly([*argv, "--num-processes", "2"], capsys, "--coordinator-address")

@@ -78,8 +78,14 @@ def test_bad_train_config_is_named(bad):
         TrainConfig(**bad)
 
 
+def test_batch_of_the_wrong_size_is_explained():
+    trainer = Trainer(CFG, TrainConfig(steps=2, batch_size=8))
+    with pytest.raises(ValueError, match=r"batch of 4 rows.*global batch of 8"):
+        trainer.train_step(next(_iterator(batch_size=4)))
+
+
 def test_trainer_learns_a_fixed_batch():
-    trainer = Trainer(CFG, TrainConfig(steps=60, warmup_steps=1, seed=0))
+    trainer = Trainer(CFG, TrainConfig(steps=60, batch_size=4, warmup_steps=1, seed=0))
     batch = next(_iterator())
     losses = [float(trainer.train_step(batch)["loss"]) for _ in range(60)]
     assert losses[0] == pytest.approx(np.log(32), rel=0.05)  # untrained ≈ uniform

@@ -25,6 +25,7 @@ from flax import nnx
 from gopherlite.config import ModelConfig
 from gopherlite.nn.init import dtype_of, logical, normal_init
 from gopherlite.nn.positions import clamp_distances, rel_shift, sinusoids
+from gopherlite.sharding import constrain
 
 # Large negative instead of -inf: a fully masked row (never produced here) would give NaNs.
 _MASKED = -1e30
@@ -128,9 +129,10 @@ class Attention(nnx.Module):
           The attention output ``[B, Q, D]`` and the updated cache (None without one).
         """
         Q = x_BxQxD.shape[1]
-        q_BxQxHxK = self.query(x_BxQxD)
-        k_BxQxHxK = self.key(x_BxQxD)
-        v_BxQxHxK = self.value(x_BxQxD)
+        names = ("batch", "length", "heads", "kv")
+        q_BxQxHxK = constrain(self.query(x_BxQxD), *names)
+        k_BxQxHxK = constrain(self.key(x_BxQxD), *names)
+        v_BxQxHxK = constrain(self.value(x_BxQxD), *names)
 
         if cache is None:
             offset = jnp.zeros((), jnp.int32)

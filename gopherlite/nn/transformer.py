@@ -18,6 +18,7 @@ from gopherlite.config import ModelConfig
 from gopherlite.nn.attention import Attention, KVCache
 from gopherlite.nn.init import dtype_of, logical, normal_init
 from gopherlite.nn.norm import Norm
+from gopherlite.sharding import constrain
 
 
 class FeedForward(nnx.Module):
@@ -55,7 +56,8 @@ class FeedForward(nnx.Module):
         Returns:
           The MLP output, same shape.
         """
-        return self.down(jax.nn.gelu(self.up(x_BxLxD), approximate=True))
+        h_BxLxF = constrain(self.up(x_BxLxD), "batch", "length", "mlp")
+        return self.down(jax.nn.gelu(h_BxLxF, approximate=True))
 
 
 class Block(nnx.Module):
@@ -163,7 +165,7 @@ class GopherLM(nnx.Module):
                 )
             pos_LxD = jax.lax.dynamic_slice_in_dim(self.pos_embed[...], offset, L, axis=0)
             x_BxLxD = x_BxLxD + pos_LxD.astype(self.dtype)[None]
-        return x_BxLxD
+        return constrain(x_BxLxD, "batch", "length", "embed")
 
     def apply_blocks(
         self, x_BxLxD: jax.Array, caches: list[KVCache] | None = None
@@ -177,6 +179,12 @@ class GopherLM(nnx.Module):
         Returns:
           The final residual stream (before the final norm) and the updated caches.
         """
+        if caches is None and self.config.remat:
+            # Save only each block's input; recompute its insides in the backward pass.
+            remat_block = nnx.remat(lambda block, x: block(x)[0])
+            for block in self.blocks:
+                x_BxLxD = remat_block(block, x_BxLxD)
+            return x_BxLxD, None
         new_caches = [] if caches is not None else None
         for i, block in enumerate(self.blocks):
             x_BxLxD, cache = block(x_BxLxD, None if caches is None else caches[i])
@@ -195,7 +203,10 @@ class GopherLM(nnx.Module):
         """
         h_BxLxD = self.final_norm(x_BxLxD)
         table_VxD = self.embed.embedding[...].astype(self.dtype)
-        return jnp.einsum("BLD,VD->BLV", h_BxLxD, table_VxD, preferred_element_type=jnp.float32)
+        logits_BxLxV = jnp.einsum(
+            "BLD,VD->BLV", h_BxLxD, table_VxD, preferred_element_type=jnp.float32
+        )
+        return constrain(logits_BxLxV, "batch", "length", "vocab")
 
     def init_cache(self, batch_size: int, max_len: int) -> list[KVCache]:
         """Empty decoding state for every layer.

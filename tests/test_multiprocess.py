@@ -1,0 +1,65 @@
+"""Two processes on localhost, joined by `jax.distributed` with 4 CPU devices each, train the
+tiny preset with the same losses as one process (design.md Sec. 6)."""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+
+import numpy as np
+
+from gopherlite.train import Trainer
+from tests.multiprocess_data import STEPS, TRAIN, batch_iterator, model_config
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_match_one(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": ""}
+    outs = [tmp_path / f"p{i}.json" for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "tests" / "multiprocess_worker.py"),
+                str(port),
+                "2",
+                str(i),
+                "4",
+                str(outs[i]),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    try:
+        logs = [p.communicate(timeout=600)[0] for p in procs]
+    finally:
+        for p in procs:  # never leave a worker (or its coordinator) behind
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    for p, log in zip(procs, logs, strict=True):
+        assert p.returncode == 0, log[-3000:]
+    results = [json.loads(o.read_text()) for o in outs]
+    assert [r["devices"] for r in results] == [8, 8]
+    assert [r["rows"] for r in results] == [[0, 4], [4, 8]]  # each loads only its half
+
+    trainer = Trainer(model_config(), TRAIN)  # one process, one device
+    data = batch_iterator()
+    single = [float(trainer.train_step(next(data))["loss"]) for _ in range(STEPS)]
+    for r in results:
+        np.testing.assert_allclose(r["losses"], single, rtol=1e-5)
