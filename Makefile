@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: lab test install lint format test-unit test-notebooks constraints clean
+.PHONY: lab test install lint format test-unit test-notebooks test-browser constraints clean
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "gopherlite needs Python 3.11+, found " + sys.version'
@@ -42,7 +42,16 @@ test: lint
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --durations=15 tests
 
 test-unit: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS) tests --ignore=tests/notebooks
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests --ignore=tests/notebooks --ignore=tests/browser
+
+# Every chapter executed headless on a fresh kernel in smoke mode (GOPHERLITE_SMOKE=1).
+test-notebooks: install
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests/notebooks
+
+# JupyterLab in headless Chromium (Debian's `chromium` package; skipped with a reason outside
+# CI when it is missing, e.g. `sudo apt-get install chromium`).
+test-browser: install
+	$(PY) -m pytest tests/browser
 
 constraints: install
 	$(PY) -m pip freeze --exclude-editable | grep -v '^gopherlite' > constraints.txt

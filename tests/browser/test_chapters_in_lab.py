@@ -1,0 +1,129 @@
+"""A learner's path through each chapter in a real browser.
+
+JupyterLab serves a copy of the notebooks; headless Chromium opens a chapter, waits for an idle
+kernel (a "Run All" sent before that is silently lost), runs every cell from the menu, checks
+that no cell failed, and answers a quiz question. Chapters with their own checks then work
+their widgets: in 00 the architecture explorer's layer slider is moved with the keyboard and
+the parameter count and breakdown figure must follow; in 01 typing into the tokenizer
+playground must redraw the pieces. Screenshots go to a kept temporary folder whose path is
+printed.
+"""
+
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from gopherlite import PRESETS
+from gopherlite.viz.architecture import total_params
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+RUN_ALL_TIMEOUT_MS = 300_000
+UI_TIMEOUT_MS = 60_000
+LAYER_STEPS = 4  # arrow-key presses on the layer slider
+
+# The status bar's kernel item reads "Python 3 (ipykernel) | Idle" once the kernel is up; the
+# toolbar's execution indicator alone says "idle" before any kernel is connected.
+KERNEL_IDLE_JS = """() => {
+  const bar = document.querySelector('#jp-main-statusbar');
+  return bar !== null && /\\| Idle/.test(bar.innerText);
+}"""
+ALL_CELLS_RAN_JS = """() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  if (panel === null) return false;
+  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+  return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+}"""
+TEXT_INCLUDES_JS = """([selector, text]) => {
+  const node = document.querySelector(selector);
+  return node !== null && node.textContent.includes(text);
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_runs_in_lab_and_its_widgets_respond(path, browser, lab_server, capsys):
+    base_url, token, _ = lab_server
+    shots = Path(tempfile.mkdtemp(prefix=f"gopherlite-browser-{path.stem}-"))
+    page = browser.new_page(viewport={"width": 1500, "height": 1400})
+    try:
+        # A workspace of its own per chapter, so no other chapter's tab is restored.
+        page.goto(f"{base_url}/lab/workspaces/{path.stem}/tree/notebooks/{path.name}?token={token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=UI_TIMEOUT_MS)
+        page.wait_for_function(KERNEL_IDLE_JS, timeout=UI_TIMEOUT_MS)
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        page.wait_for_function(ALL_CELLS_RAN_JS, timeout=RUN_ALL_TIMEOUT_MS)
+        page.wait_for_function(KERNEL_IDLE_JS, timeout=UI_TIMEOUT_MS)
+        page.screenshot(path=shots / "1-ran-all.png")
+        failures = [
+            text
+            for text in page.locator(".jp-OutputArea-output").all_inner_texts()
+            if "Traceback" in text or "Error displaying widget" in text
+        ]
+        assert not failures, "a cell failed:\n" + "\n\n".join(failures)
+
+        _answer_a_quiz_question(page, shots)
+        CHAPTER_CHECKS.get(path.stem, lambda _page, _shots: None)(page, shots)
+    finally:
+        page.screenshot(path=shots / "9-last.png")
+        page.close()
+        with capsys.disabled():
+            print(f"\n{path.name} browser screenshots: {shots}")
+
+
+def _answer_a_quiz_question(page, shots):
+    """Click the first option of the first quiz question; its explanation must appear."""
+    quiz = page.locator(".gl-quiz").first
+    quiz.scroll_into_view_if_needed()
+    quiz.locator("button").first.click()
+    quiz.get_by_text(re.compile("Correct|Not quite")).first.wait_for(timeout=UI_TIMEOUT_MS)
+    quiz.screenshot(path=shots / "2-quiz-answered.png")
+
+
+def _check_architecture_explorer(page, shots):
+    """00: moving the layer slider changes the parameter count and the breakdown figure."""
+    explorer = page.locator(".gl-architecture-explorer")
+    explorer.scroll_into_view_if_needed()
+    readout = page.locator(".gl-param-count")
+    bar_labels = page.locator(".gl-breakdown .main-svg text.bartext")
+    bar_labels.first.wait_for(timeout=UI_TIMEOUT_MS)
+    start = PRESETS["44m"]
+    assert f"{total_params(start):,}" in readout.inner_text()
+    labels_before = bar_labels.all_text_contents()
+    explorer.screenshot(path=shots / "3-explorer-before.png")
+
+    page.locator(".gl-layers-slider .noUi-handle").focus()
+    for _ in range(LAYER_STEPS):
+        page.keyboard.press("ArrowRight")
+    moved = start.replace(n_layers=start.n_layers + LAYER_STEPS)
+    page.wait_for_function(
+        TEXT_INCLUDES_JS, arg=[".gl-param-count", f"{total_params(moved):,}"], timeout=UI_TIMEOUT_MS
+    )
+    page.wait_for_function(
+        """([selector, before]) => {
+          const now = [...document.querySelectorAll(selector)].map(t => t.textContent);
+          return now.length > 0 && JSON.stringify(now) !== JSON.stringify(before);
+        }""",
+        arg=[".gl-breakdown .main-svg text.bartext", labels_before],
+        timeout=UI_TIMEOUT_MS,
+    )
+    explorer.screenshot(path=shots / "4-explorer-after.png")
+    labels_after = bar_labels.all_text_contents()
+    assert labels_after != labels_before and all(labels_after)
+
+
+def _check_tokenizer_playground(page, shots):
+    """01: typing into the playground redraws the coloured pieces."""
+    text_box = page.locator(".gl-playground-text textarea")
+    text_box.scroll_into_view_if_needed()
+    text_box.fill("Gopher tokens: 🦫")
+    page.wait_for_function(TEXT_INCLUDES_JS, arg=[".gl-pieces", "<0xF0>"], timeout=UI_TIMEOUT_MS)
+    page.locator(".gl-pieces").first.screenshot(path=shots / "3-playground.png")
+
+
+CHAPTER_CHECKS = {
+    "00_welcome": _check_architecture_explorer,
+    "01_tokenization": _check_tokenizer_playground,
+}
