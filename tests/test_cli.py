@@ -17,7 +17,7 @@ FAST = ["--seq-len", "32", "--batch-size", "4", "--log-every", "2", "--no-progre
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["train"], ["eval"], ["sample"], ["tokenizer"], ["tokenizer", "train"],
+    [[], ["train"], ["eval"], ["sample"], ["memory"], ["tokenizer"], ["tokenizer", "train"],
      ["tokenizer", "encode"], ["tokenizer", "decode"], ["tokenizer", "stats"]],
 )  # fmt: skip
 def test_every_subcommand_has_help(command, capsys):
@@ -31,7 +31,7 @@ def test_module_entry_point():
     out = subprocess.run(
         [sys.executable, "-m", "gopherlite", "--help"], capture_output=True, text=True, check=True
     )
-    assert "{train,eval,sample,tokenizer}" in out.stdout
+    assert "{train,eval,sample,memory,tokenizer}" in out.stdout
 
 
 @pytest.fixture(scope="module")
