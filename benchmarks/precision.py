@@ -209,7 +209,12 @@ def reading(v: dict) -> str:
     """The measured ordering read against Gopher App. C's finding."""
     sr, band = v["minus_fp32_bpb"]["bf16_sr"], 2 * v["sigma_diff_bpb"]
     master = "matches" if v["master_within_noise_of_fp32"] else "does not match"
-    rne = "is clearly worst" if v["rne_clearly_worst"] else "is not clearly worse than the rest"
+    rne = (
+        "is clearly worst: without a master copy or stochastic rounding, updates smaller than "
+        "half a bfloat16 step of the weight they update are rounded away"
+        if v["rne_clearly_worst"]
+        else "is not clearly worse than the rest: the seed-to-seed noise hides it"
+    )
     sr_read = (
         "within the noise, so this run cannot resolve the small gap Gopher saw"
         if abs(sr) <= band
@@ -219,8 +224,7 @@ def reading(v: dict) -> str:
         "Against Gopher App. C (bfloat16 parameters plus a float32 master copy in the optimizer "
         "state matched float32 everywhere; stochastic rounding did not fully recover it): here "
         f"bf16_master {master} fp32; bf16_sr is {sr:+.4f} bpb from fp32, {sr_read}; bf16_rne "
-        f"{rne}: without a master copy or stochastic rounding, updates smaller than half a "
-        "bfloat16 step of the weight they update are rounded away."
+        f"{rne}."
     )
 
 

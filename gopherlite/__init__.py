@@ -18,7 +18,7 @@ _LAZY_NAMES = {
     "Tokenizer": "gopherlite.tokenizer",
     "generate": "gopherlite.sample",
 }
-_LAZY_MODULES = ("corpus",)
+_LAZY_MODULES = ("corpus", "precision", "sharding")
 
 __all__ = [*_LAZY_NAMES, *_LAZY_MODULES, "__version__"]
 

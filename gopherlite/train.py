@@ -216,8 +216,10 @@ class Trainer:
           mesh: Device mesh (`gopherlite.sharding.make_mesh`); None means the first device.
           layout: Name of a `gopherlite.sharding.LAYOUTS` entry, or a `Layout`.
         """
-        self.model_config = model_config
+        # The policy's dtypes are part of the model (and of every checkpoint's metadata).
+        self.model_config = get_policy(train_config.precision).apply_to(model_config)
         self.train_config = train_config
+        model_config = self.model_config
         self.peak_learning_rate = train_config.learning_rate or model_config.max_learning_rate
         self.seq_len = train_config.seq_len or model_config.max_seq_len
         self.schedule = learning_rate_schedule(train_config, self.peak_learning_rate)
@@ -387,6 +389,11 @@ def _check_same_run(meta: dict[str, Any], trainer: Trainer, directory: pathlib.P
     diffs = [
         f"{k}: {saved.get(k)!r} there, {v!r} here" for k, v in wanted.items() if saved.get(k) != v
     ]
+    saved_precision = meta["train_config"].get("precision", "fp32")
+    if saved_precision != trainer.train_config.precision:
+        diffs.append(
+            f"precision: {saved_precision!r} there, {trainer.train_config.precision!r} here"
+        )
     if diffs:
         raise CheckpointError(
             f"The checkpoint in {directory} was written for a different model "

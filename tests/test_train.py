@@ -147,3 +147,12 @@ def test_resuming_with_a_different_model_is_refused_and_overwrites_nothing(tmp_p
             progress=False,
         )  # fmt: skip
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == before
+
+
+def test_resuming_with_another_precision_policy_is_refused(tmp_path):
+    """bf16_rne and bf16_sr share every dtype; only the recorded policy tells them apart."""
+    cfg = TrainConfig(steps=2, batch_size=4, checkpoint_every=2, precision="bf16_rne")
+    train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+    other = TrainConfig(steps=2, batch_size=4, checkpoint_every=2, precision="bf16_sr")
+    with pytest.raises(CheckpointError, match="precision: 'bf16_rne' there, 'bf16_sr' here"):
+        train(CFG, other, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
