@@ -1,4 +1,4 @@
-"""Command line: ``python -m gopherlite {train,eval,sample,tokenizer} ...``.
+"""Command line: ``python -m gopherlite {train,eval,sample,memory,tokenizer,bench} ...``.
 
 Every subcommand has ``--help``. Bad input (unknown preset, missing checkpoint, a prompt longer
 than the model can take, unreadable corpus file, ...) prints one line saying what was wrong
@@ -323,6 +323,30 @@ def _tokenizer_stats(args: argparse.Namespace) -> None:
     print(json.dumps(report) if args.json else "\n".join(f"{k}: {v}" for k, v in report.items()))
 
 
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure peak matmul, training MFU, Gopher's choices, decoding and tokenizer speed",
+        description="Benchmark this machine in one process: the measured matmul peak, training "
+        "tokens/s and MFU (fp32, mixed), relative attention and RMSNorm against their "
+        "baselines (timed alternately), cached against uncached decoding, and SentencePiece "
+        "speed. Prints a table; --json also writes every number.",
+    )
+    p.add_argument("--quick", action="store_true", help="smoke run: tiny sizes, few repetitions")
+    p.add_argument("--json", type=pathlib.Path, help="write the results to this JSON file")
+    p.set_defaults(func=_bench)
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from gopherlite.bench import format_table, run
+
+    results = run(quick=args.quick)
+    print(format_table(results))
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"wrote {args.json}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m gopherlite``.
 
@@ -334,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, evaluate and sample Gopher-family language models.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_eval, _add_sample, _add_memory, _add_tokenizer):
+    for add in (_add_train, _add_eval, _add_sample, _add_memory, _add_tokenizer, _add_bench):
         add(sub)
     return parser
 

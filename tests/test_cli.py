@@ -18,7 +18,7 @@ FAST = ["--seq-len", "32", "--batch-size", "4", "--log-every", "2", "--no-progre
 @pytest.mark.parametrize(
     "command",
     [[], ["train"], ["eval"], ["sample"], ["memory"], ["tokenizer"], ["tokenizer", "train"],
-     ["tokenizer", "encode"], ["tokenizer", "decode"], ["tokenizer", "stats"]],
+     ["tokenizer", "encode"], ["tokenizer", "decode"], ["tokenizer", "stats"], ["bench"]],
 )  # fmt: skip
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -31,7 +31,7 @@ def test_module_entry_point():
     out = subprocess.run(
         [sys.executable, "-m", "gopherlite", "--help"], capture_output=True, text=True, check=True
     )
-    assert "{train,eval,sample,memory,tokenizer}" in out.stdout
+    assert "{train,eval,sample,memory,tokenizer,bench}" in out.stdout
 
 
 @pytest.fixture(scope="module")
