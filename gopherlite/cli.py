@@ -83,7 +83,7 @@ def _train(args: argparse.Namespace) -> None:
     from gopherlite.runs import train_run
     from gopherlite.train import TrainConfig
 
-    model_config = get_policy(args.precision).apply_to(get_preset(args.preset))
+    model_config = get_preset(args.preset)  # the Trainer applies the precision policy
     seq_len = args.seq_len or model_config.max_seq_len
     batch_size = args.batch_size or max(1, round(model_config.batch_size_tokens / seq_len))
     train_config = TrainConfig(

@@ -105,9 +105,10 @@ class MemoryEstimate:
 def _abstract_train_state(model_config: ModelConfig, precision: str) -> nnx.State:
     from gopherlite.train import TrainConfig, build_model_and_optimizer
 
-    train_config = TrainConfig(precision=precision)
-    config = get_policy(precision).apply_to(model_config)
-    _, state = nnx.split(nnx.eval_shape(lambda: build_model_and_optimizer(config, train_config)))
+    train_config = TrainConfig(precision=precision)  # the builder applies the policy's dtypes
+    _, state = nnx.split(
+        nnx.eval_shape(lambda: build_model_and_optimizer(model_config, train_config))
+    )
     return state
 
 
