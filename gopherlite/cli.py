@@ -65,6 +65,15 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "(default: data parallel over every device), e.g. data=2,fsdp=2,tensor=2",
     )
     p.add_argument("--layout", default="2d", help=f"sharding layout: {', '.join(LAYOUTS)}")
+    p.add_argument(
+        "--remat", action="store_true", help="rematerialise blocks (less memory, more compute)"
+    )
+    p.add_argument(
+        "--scan-layers",
+        action="store_true",
+        help="run the blocks with one lax.scan over stacked weights (compile time independent "
+        "of depth); a run resumes only with the same setting",
+    )
     p.add_argument("--coordinator-address", help="multi-host: HOST:PORT of process 0, or auto")
     p.add_argument("--num-processes", type=_positive_int, help="multi-host: process count")
     p.add_argument("--process-id", type=int, help="multi-host: this process's index")
@@ -83,7 +92,8 @@ def _train(args: argparse.Namespace) -> None:
     from gopherlite.runs import train_run
     from gopherlite.train import TrainConfig
 
-    model_config = get_preset(args.preset)  # the Trainer applies the precision policy
+    # The Trainer applies the precision policy.
+    model_config = get_preset(args.preset).replace(remat=args.remat, scan_layers=args.scan_layers)
     seq_len = args.seq_len or model_config.max_seq_len
     batch_size = args.batch_size or max(1, round(model_config.batch_size_tokens / seq_len))
     train_config = TrainConfig(

@@ -42,6 +42,10 @@ class ModelConfig:
       param_dtype: Parameter storage dtype name.
       remat: Rematerialise each block in the backward pass (Gopher Sec. 3.3): keep only block
         inputs for the backward pass and recompute the rest, trading compute for memory.
+      scan_layers: Store the blocks' parameters stacked on a leading ``layers`` axis and run
+        them with one ``lax.scan`` (one traced block, so compile time does not grow with
+        depth), instead of one Python-unrolled block per layer. The two store parameters
+        differently, so a checkpoint restores only into a model with the same setting.
       max_learning_rate: Table 1's peak learning rate for this size.
       batch_size_tokens: Table 1's batch size in tokens for this size.
     """
@@ -61,6 +65,7 @@ class ModelConfig:
     dtype: str = "float32"
     param_dtype: str = "float32"
     remat: bool = False
+    scan_layers: bool = False
     max_learning_rate: float = 2e-4
     batch_size_tokens: int = 250_000
 

@@ -384,11 +384,11 @@ def run_meta(trainer: Trainer, data_position: dict[str, Any], extra: dict[str, A
 
 
 def _check_same_run(meta: dict[str, Any], trainer: Trainer, directory: pathlib.Path) -> None:
-    saved = meta["model_config"]
+    # A field newer than the checkpoint was saved with its default value.
+    defaults = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
+    saved = {**defaults, **meta["model_config"]}
     wanted = dataclasses.asdict(trainer.model_config)
-    diffs = [
-        f"{k}: {saved.get(k)!r} there, {v!r} here" for k, v in wanted.items() if saved.get(k) != v
-    ]
+    diffs = [f"{k}: {saved[k]!r} there, {v!r} here" for k, v in wanted.items() if saved[k] != v]
     saved_precision = meta["train_config"].get("precision", "fp32")
     if saved_precision != trainer.train_config.precision:
         diffs.append(

@@ -25,6 +25,7 @@ VARIANTS = {
     "relative": SMALL,
     "clamped": SMALL.replace(clamp_len=3),
     "absolute": SMALL.replace(position="absolute", norm="layer"),
+    "scanned": SMALL.replace(scan_layers=True),
 }
 N_DRAWS = 40_000
 

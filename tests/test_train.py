@@ -149,6 +149,42 @@ def test_resuming_with_a_different_model_is_refused_and_overwrites_nothing(tmp_p
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == before
 
 
+def test_scanned_run_resumes_bit_identical_and_refuses_unrolled(tmp_path):
+    """Stacked (scan_layers) weights checkpoint and restore exactly; an unrolled model is told."""
+    scanned = CFG.replace(scan_layers=True)
+    cfg = TrainConfig(steps=4, batch_size=4, log_every=1, checkpoint_every=2, seed=1)
+    uninterrupted = train(scanned, cfg, _iterator(), bytes_per_token=1.0, progress=False)
+
+    def crash_at_step_3(record):
+        if record["step"] == 3:
+            raise _InterruptError
+
+    with pytest.raises(_InterruptError):
+        train(
+            scanned, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path,
+            callbacks=(crash_at_step_3,), progress=False,
+        )  # fmt: skip
+    resumed = train(
+        scanned, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False
+    )
+    assert _leaves_equal(resumed.trainer.state, uninterrupted.trainer.state)
+    with pytest.raises(CheckpointError, match="scan_layers: True there, False here"):
+        train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+
+
+def test_checkpoint_from_before_a_new_config_field_still_resumes(tmp_path):
+    """A run saved before ``scan_layers`` existed resumes: a missing field means its default."""
+    cfg = TrainConfig(steps=2, batch_size=4, checkpoint_every=2)
+    train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+    meta_path = tmp_path / "checkpoints" / "2" / "meta" / "metadata"  # Orbax's JSON item
+    meta = json.loads(meta_path.read_text())
+    del meta["model_config"]["scan_layers"]
+    meta_path.write_text(json.dumps(meta))
+    more = TrainConfig(steps=3, batch_size=4, checkpoint_every=2)
+    resumed = train(CFG, more, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+    assert resumed.trainer.step == 3
+
+
 def test_resuming_with_another_precision_policy_is_refused(tmp_path):
     """bf16_rne and bf16_sr share every dtype; only the recorded policy tells them apart."""
     cfg = TrainConfig(steps=2, batch_size=4, checkpoint_every=2, precision="bf16_rne")

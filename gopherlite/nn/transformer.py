@@ -122,7 +122,10 @@ class GopherLM(nnx.Module):
                 rngs.params(), (config.max_seq_len, config.d_model), dtype_of(config.param_dtype)
             )
             self.pos_embed = nnx.Param(table_LxD, **logical("length", "embed"))
-        self.blocks = nnx.List([Block(config, rngs=rngs) for _ in range(config.n_layers)])
+        if config.scan_layers:
+            self.blocks = _stacked_blocks(config, rngs)
+        else:
+            self.blocks = nnx.List([Block(config, rngs=rngs) for _ in range(config.n_layers)])
         self.final_norm = Norm(config, rngs=rngs)
 
     def __call__(self, tokens_BxL: jax.Array) -> jax.Array:
@@ -168,17 +171,19 @@ class GopherLM(nnx.Module):
         return constrain(x_BxLxD, "batch", "length", "embed")
 
     def apply_blocks(
-        self, x_BxLxD: jax.Array, caches: list[KVCache] | None = None
-    ) -> tuple[jax.Array, list[KVCache] | None]:
+        self, x_BxLxD: jax.Array, caches: Caches | None = None
+    ) -> tuple[jax.Array, Caches | None]:
         """Run every block on the residual stream.
 
         Args:
           x_BxLxD: Embeddings.
-          caches: One `KVCache` per layer, or None for a full forward pass.
+          caches: The decoding state from `init_cache`, or None for a full forward pass.
 
         Returns:
           The final residual stream (before the final norm) and the updated caches.
         """
+        if self.config.scan_layers:
+            return _scan_blocks(self.blocks, x_BxLxD, caches, remat=self.config.remat)
         if caches is None and self.config.remat:
             # Save only each block's input; recompute its insides in the backward pass.
             remat_block = nnx.remat(lambda block, x: block(x)[0])
@@ -208,7 +213,7 @@ class GopherLM(nnx.Module):
         )
         return constrain(logits_BxLxV, "batch", "length", "vocab")
 
-    def init_cache(self, batch_size: int, max_len: int) -> list[KVCache]:
+    def init_cache(self, batch_size: int, max_len: int) -> Caches:
         """Empty decoding state for every layer.
 
         Args:
@@ -216,18 +221,24 @@ class GopherLM(nnx.Module):
           max_len: Slots per layer: prompt plus generated tokens must fit.
 
         Returns:
-          One `KVCache` per layer.
+          One `KVCache` per layer, or with ``scan_layers`` one `KVCache` whose arrays have a
+          leading layer axis.
         """
         if self.config.position == "absolute" and max_len > self.config.max_seq_len:
             raise ValueError(
                 f"A cache of {max_len} positions exceeds this absolute-position model's "
                 f"max_seq_len={self.config.max_seq_len}; ask for fewer tokens."
             )
+        if self.config.scan_layers:
+            graphdef, layers = nnx.split(self.blocks)
+            return jax.vmap(
+                lambda one_layer: nnx.merge(graphdef, one_layer).attn.init_cache(
+                    batch_size, max_len
+                )
+            )(layers)
         return [block.attn.init_cache(batch_size, max_len) for block in self.blocks]
 
-    def decode(
-        self, tokens_BxQ: jax.Array, caches: list[KVCache]
-    ) -> tuple[jax.Array, list[KVCache]]:
+    def decode(self, tokens_BxQ: jax.Array, caches: Caches) -> tuple[jax.Array, Caches]:
         """Process Q new tokens after the cached ones (prefill or one decoding step).
 
         The caller must keep ``index + Q`` within the cache's size; `gopherlite.generate`
@@ -235,14 +246,78 @@ class GopherLM(nnx.Module):
 
         Args:
           tokens_BxQ: The new token ids.
-          caches: Per-layer state from `init_cache` or a previous call.
+          caches: Decoding state from `init_cache` or a previous call.
 
         Returns:
           Float32 logits of the new positions ``[B, Q, V]`` and the updated caches.
         """
-        x_BxQxD = self.embed_tokens(tokens_BxQ, offset=caches[0].index)
+        index = caches.index[0] if isinstance(caches, KVCache) else caches[0].index
+        x_BxQxD = self.embed_tokens(tokens_BxQ, offset=index)
         x_BxQxD, caches = self.apply_blocks(x_BxQxD, caches)
         return self.unembed(x_BxQxD), caches
+
+
+# Decoding state: one `KVCache` per layer, or one with a leading layer axis (``scan_layers``).
+Caches = list[KVCache] | KVCache
+
+# Logical name of the stacked blocks' leading axis; no layout shards it, so every device holds
+# all layers of its shard of each parameter.
+_LAYERS = {nnx.PARTITION_NAME: "layers"}
+
+
+def _stacked_blocks(config: ModelConfig, rngs: nnx.Rngs) -> Block:
+    """``n_layers`` blocks created by one vmapped constructor: parameters ``[n_layers, ...]``.
+
+    Args:
+      config: Model config.
+      rngs: Random streams; split so each layer draws different initial weights.
+
+    Returns:
+      One `Block` whose every variable has a leading layer axis named ``layers``.
+    """
+
+    @nnx.split_rngs(splits=config.n_layers)
+    @nnx.vmap(in_axes=0, out_axes=0, transform_metadata=_LAYERS)
+    def create(rngs: nnx.Rngs) -> Block:
+        return Block(config, rngs=rngs)
+
+    return create(rngs)
+
+
+def _scan_blocks(
+    blocks: Block, x_BxLxD: jax.Array, caches: KVCache | None, *, remat: bool
+) -> tuple[jax.Array, KVCache | None]:
+    """Run stacked blocks with one ``jax.lax.scan`` over the layer axis.
+
+    The blocks are split into their structure and their stacked arrays; each scan step
+    rebuilds one layer from its slice. Plain JAX transforms (not Flax's lifted ones) keep this
+    usable inside any outer ``jax.grad`` or ``jax.jit`` that closes over the model.
+
+    Args:
+      blocks: Stacked blocks from `_stacked_blocks`.
+      x_BxLxD: Residual stream entering the first block.
+      caches: Stacked decoding state, or None for a full forward pass.
+      remat: Recompute each block's insides in the backward pass (full pass only).
+
+    Returns:
+      The residual stream after the last block and the updated stacked caches.
+    """
+    graphdef, layers = nnx.split(blocks)
+    if caches is None:
+
+        def layer(x_BxLxD: jax.Array, one_layer: nnx.State) -> tuple[jax.Array, None]:
+            return nnx.merge(graphdef, one_layer)(x_BxLxD)[0], None
+
+        body = jax.checkpoint(layer) if remat else layer
+        return jax.lax.scan(body, x_BxLxD, layers)[0], None
+
+    def decode_layer(
+        x_BxLxD: jax.Array, layer_and_cache: tuple[nnx.State, KVCache]
+    ) -> tuple[jax.Array, KVCache]:
+        one_layer, cache = layer_and_cache
+        return nnx.merge(graphdef, one_layer)(x_BxLxD, cache)
+
+    return jax.lax.scan(decode_layer, x_BxLxD, (layers, caches))
 
 
 def count_params(config: ModelConfig, *, include_embeddings: bool = True) -> int:

@@ -25,8 +25,8 @@ def _batches():
     return [next(it) for _ in range(STEPS)]
 
 
-def _losses(mesh=None, layout="2d"):
-    trainer = Trainer(CFG, TRAIN, mesh=mesh, layout=layout)
+def _losses(mesh=None, layout="2d", config=CFG):
+    trainer = Trainer(config, TRAIN, mesh=mesh, layout=layout)
     return np.array([float(trainer.train_step(b)["loss"]) for b in _batches()])
 
 
@@ -58,6 +58,17 @@ def test_parameters_really_are_sharded():
     assert kernel.shape == (32, 8, 4)
     shard_shapes = {s.data.shape for s in kernel.addressable_shards}
     assert shard_shapes == {(16, 4, 4)}  # embed / fsdp=2, heads / tensor=2
+
+
+def test_scanned_layers_shard_and_train_like_one_device():
+    """Stacked weights keep their layer axis whole and split the others as unrolled ones do."""
+    scanned = CFG.replace(scan_layers=True)
+    mesh = make_mesh(data=2, fsdp=2, tensor=2)
+    np.testing.assert_allclose(_losses(mesh, "2d", scanned), _losses(config=scanned), rtol=1e-5)
+    trainer = Trainer(scanned, TRAIN, mesh=mesh, layout="2d")
+    kernel = trainer.state[0]["blocks"]["attn"]["query"]["kernel"][...]
+    assert kernel.shape == (2, 32, 8, 4)
+    assert {s.data.shape for s in kernel.addressable_shards} == {(2, 16, 4, 4)}
 
 
 def test_checkpoint_from_one_mesh_resumes_on_another(tmp_path):

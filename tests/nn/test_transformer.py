@@ -14,6 +14,7 @@ VARIANTS = {
     "gopher": SMALL,
     "gpt2": SMALL.replace(position="absolute", norm="layer"),
     "clamped": SMALL.replace(clamp_len=3),
+    "scanned": SMALL.replace(scan_layers=True),
 }
 
 
@@ -125,3 +126,63 @@ def test_rematerialised_blocks_give_the_same_gradients(rng):
     plain, remat = grads(SMALL), grads(SMALL.replace(remat=True))
     for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(remat), strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
+
+
+def _stacked_copy(unrolled, cfg):
+    """A ``scan_layers`` model holding ``unrolled``'s weights, layer i at index i."""
+    scanned = GopherLM(cfg.replace(scan_layers=True), rngs=nnx.Rngs(99))
+    flat = dict(nnx.to_flat_state(nnx.state(unrolled, nnx.Param)))
+    stacked = []
+    for path, var in nnx.to_flat_state(nnx.state(scanned, nnx.Param)):
+        if path[0] == "blocks":
+            per_layer = [flat[("blocks", i, *path[1:])][...] for i in range(cfg.n_layers)]
+            value = jnp.stack(per_layer)
+        else:
+            value = flat[path][...]
+        assert value.shape == var.shape, path
+        stacked.append((path, var.replace(value)))
+    nnx.update(scanned, nnx.from_flat_state(stacked))
+    return scanned
+
+
+@pytest.mark.parametrize("remat", [False, True])
+def test_scan_over_layers_computes_the_unrolled_model(rng, remat):
+    """Same weights, stacked: same logits, same gradients, same cached decoding."""
+    cfg = SMALL.replace(n_layers=3, remat=remat)
+    unrolled = _model(cfg)
+    scanned = _stacked_copy(unrolled, cfg)
+    tokens = jnp.asarray(rng.integers(0, 50, (2, 11)), jnp.int32)
+    np.testing.assert_allclose(scanned(tokens), unrolled(tokens), rtol=1e-5, atol=1e-5)
+
+    def loss(model):
+        return jnp.mean(model(tokens) ** 2)
+
+    g_unrolled = nnx.state(nnx.grad(loss)(unrolled), nnx.Param)
+    g_scanned = nnx.state(nnx.grad(loss)(scanned), nnx.Param)
+    np.testing.assert_allclose(
+        g_scanned["blocks"]["ffn"]["down"]["kernel"][...][2],
+        g_unrolled["blocks"][2]["ffn"]["down"]["kernel"][...],
+        rtol=1e-4, atol=1e-7,
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        g_scanned["embed"]["embedding"][...], g_unrolled["embed"]["embedding"][...],
+        rtol=1e-4, atol=1e-7,
+    )  # fmt: skip
+
+    cache = scanned.init_cache(2, 12)
+    assert cache.k_BxCxHxK.shape[0] == cfg.n_layers  # one stacked cache, not a list
+    logits, cache = scanned.decode(tokens[:, :10], cache)
+    last, _ = scanned.decode(tokens[:, 10:], cache)
+    np.testing.assert_allclose(
+        jnp.concatenate([logits, last], 1), unrolled(tokens), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_scanned_parameters_carry_a_layers_axis():
+    model = GopherLM(SMALL.replace(n_layers=3, scan_layers=True), rngs=nnx.Rngs(0))
+    kernel = nnx.state(model, nnx.Param)["blocks"]["attn"]["query"]["kernel"]
+    assert kernel.shape == (3, 16, 2, 8)
+    assert kernel.get_metadata()["out_sharding"] == ("layers", "embed", "heads", "kv")
+    assert SMALL.replace(scan_layers=True).num_params() == SMALL.num_params()
+    # Layers draw different initial weights.
+    assert not np.allclose(kernel[...][0], kernel[...][1])
