@@ -8,7 +8,8 @@ each ended by `jax.block_until_ready`):
 2. training throughput (tokens/s) and model-FLOPs utilisation (MFU) of the tiny preset and of
    a 44M-class shape at reduced context, under the ``fp32`` and ``mixed`` precision policies;
 3. the cost of Gopher's architecture choices on the tiny train step, each timed alternately
-   (A, B, A, B, ...) against its GPT-2 style baseline so both see the same contention;
+   (A, B, A, B, ...) against its GPT-2 style baseline so both see the same contention, and
+   scan over layers against unrolled blocks (compile time and step time at two depths);
 4. decoding tokens/s with the KV cache (`generate`) against recomputing the whole forward pass
    for every new token (`generate_uncached`);
 5. SentencePiece training time and encoding throughput on the embedded corpus.
@@ -55,6 +56,7 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         "train_reps": 7,
         "training": {"tiny": (PRESETS["tiny"], 16, 128), "44m": (PRESETS["44m"], 4, 128)},
         "ablation_reps": 9,
+        "scan_depths": (4, 16),
         "decode_contexts": (256, 512, 1024),
         "decode_new_tokens": 32,
         "decode_reps": 3,
@@ -68,6 +70,7 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         # Compilation dominates a smoke run: one shallow tiny model, no 44M shape.
         "training": {"tiny": (PRESETS["tiny"].replace(n_layers=1), 2, 32)},
         "ablation_reps": 2,
+        "scan_depths": (1, 2),
         "decode_contexts": (32,),
         "decode_new_tokens": 4,
         "decode_reps": 1,
@@ -247,7 +250,7 @@ def architecture_costs(
         build one).
 
     Returns:
-      One row per choice, plus a row for scan over layers, which the model does not implement.
+      One row per choice.
     """
     batch = random_batch(config.vocab_size, batch_size, seq_len)
     gopher = gopher or _trainer(config, batch)
@@ -269,7 +272,52 @@ def architecture_costs(
                 ),
             }
         )
-    rows.append({"choice": "scan over layers", "baseline": "unrolled", "ratio": None})
+    return rows
+
+
+def scan_costs(
+    config: ModelConfig, batch_size: int, seq_len: int, reps: int, depths: tuple[int, ...]
+) -> list[dict[str, Any]]:
+    """Compile and step time of scan over layers against unrolled blocks, at several depths.
+
+    An unrolled model traces and compiles every block; ``scan_layers`` compiles one block
+    body whatever the depth (`ModelConfig.scan_layers`). At each depth both train steps are
+    compiled ahead of time (`Trainer.compile`), then timed alternately.
+
+    Args:
+      config: Model shape; its ``n_layers`` is replaced by each depth.
+      batch_size: Rows per step.
+      seq_len: Window length.
+      reps: Timed pairs per depth.
+      depths: Layer counts to compare at.
+
+    Returns:
+      One row per depth: compile seconds and median step seconds of both, and the median
+      per-pair step-time ratio scanned / unrolled.
+    """
+    batch = random_batch(config.vocab_size, batch_size, seq_len)
+    rows = []
+    for depth in depths:
+        trainers, compile_s = [], []
+        for scan in (True, False):
+            shape = config.replace(n_layers=depth, scan_layers=scan)
+            trainer = Trainer(shape, TrainConfig(batch_size=batch_size, seq_len=seq_len))
+            compile_s.append(trainer.compile(batch))
+            jax.block_until_ready(trainer.train_step(batch))
+            trainers.append(trainer)
+        scanned_s, unrolled_s = interleaved_step_seconds(trainers, batch, reps)
+        rows.append(
+            {
+                "n_layers": depth,
+                "scanned_compile_s": compile_s[0],
+                "unrolled_compile_s": compile_s[1],
+                "scanned_step_s": statistics.median(scanned_s),
+                "unrolled_step_s": statistics.median(unrolled_s),
+                "step_ratio": statistics.median(
+                    a / b for a, b in zip(scanned_s, unrolled_s, strict=True)
+                ),
+            }
+        )
     return rows
 
 
@@ -419,8 +467,8 @@ def run(quick: bool) -> dict[str, Any]:
     Returns:
       ``machine``, ``quick``, ``peak_flops`` (with ``peak_flops_start`` and
       ``peak_flops_end``, the two measurements it is the best of), ``training``,
-      ``architecture``, ``decoding``, ``tokenizer``, ``targets`` and ``seconds`` (wall time
-      of the whole run).
+      ``architecture``, ``scan``, ``decoding``, ``tokenizer``, ``targets`` and ``seconds``
+      (wall time of the whole run).
     """
     s = SETTINGS[quick]
     start = time.perf_counter()
@@ -436,6 +484,7 @@ def run(quick: bool) -> dict[str, Any]:
     tiny = s["training"]["tiny"]
     results["architecture"] = architecture_costs(*tiny, reps=s["ablation_reps"], gopher=tiny_fp32)
     del tiny_fp32
+    results["scan"] = scan_costs(*tiny, reps=s["ablation_reps"], depths=s["scan_depths"])
     results["decoding"] = decoding_speed(
         tiny[0], s["decode_contexts"], s["decode_new_tokens"], s["decode_reps"]
     )
@@ -495,9 +544,16 @@ def format_table(results: dict[str, Any]) -> str:
         *(
             f"| {r['choice']} | {r['baseline']} | {r['choice_step_s']:.4f} "
             f"| {r['baseline_step_s']:.4f} | {r['ratio']:.3f}× |"
-            if r["ratio"] is not None
-            else f"| {r['choice']} | {r['baseline']} | not implemented | | |"
             for r in results["architecture"]
+        ),
+        "",
+        "| scan over layers: n_layers | compile s scanned | compile s unrolled "
+        "| step s scanned | step s unrolled | median step ratio |",
+        "|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {r['n_layers']} | {r['scanned_compile_s']:.2f} | {r['unrolled_compile_s']:.2f} "
+            f"| {r['scanned_step_s']:.4f} | {r['unrolled_step_s']:.4f} | {r['step_ratio']:.3f}× |"
+            for r in results["scan"]
         ),
         "",
         "| decoding context | new tokens | cached tokens/s | cached prefill s "

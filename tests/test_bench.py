@@ -34,19 +34,21 @@ def test_bench_quick_writes_every_section(tmp_path, capsys):
         (r["model"], r["precision"]) for r in results["training"]
     }
     choices = {r["choice"]: r["ratio"] for r in results["architecture"]}
-    assert set(choices) == {"relative attention", "RMSNorm", "scan over layers"}
-    assert choices["scan over layers"] is None  # not implemented in the model
+    assert set(choices) == {"relative attention", "RMSNorm"}
+    assert [r["n_layers"] for r in results["scan"]] == [1, 2]
     assert len(results["decoding"]) >= 1
     assert {"train_s", "encode_mb_per_s"} <= set(results["tokenizer"])
     assert len(results["targets"]) == 3
     assert all(isinstance(t["reached"], bool) for t in results["targets"])
 
-    for section in ("peak_flops", "training", "architecture", "decoding", "tokenizer"):
+    for section in ("peak_flops", "training", "architecture", "scan", "decoding", "tokenizer"):
         numbers = _numbers(results[section])
         assert numbers, section
         assert all(math.isfinite(x) and x > 0 for x in numbers), section
 
     table = capsys.readouterr().out
-    for heading in ("matmul peak", "training", "relative attention", "decoding", "tokenizer"):
+    for heading in (
+        "matmul peak", "training", "relative attention", "scan over layers", "decoding",
+        "tokenizer",
+    ):  # fmt: skip
         assert heading in table
-    assert "not implemented" in table
