@@ -320,6 +320,16 @@ class Trainer:
             self._step = self._step.lower(self.state, self.put(batch)).compile()
         return time.perf_counter() - start
 
+    def compiled_text(self) -> str:
+        """The optimised HLO of the train step, as XLA compiled it (for profiling).
+
+        Returns:
+          The HLO text of the program `compile` produced.
+        """
+        if not isinstance(self._step, jax.stages.Compiled):
+            raise RuntimeError("The train step is not compiled yet: call compile(batch) first.")
+        return self._step.as_text()
+
     def _pure_step(self, state: Any, batch: Batch) -> tuple[Any, dict[str, jax.Array]]:
         model, optimizer = nnx.merge(self.graphdef, state)
         step = optimizer.step[...]

@@ -4,7 +4,14 @@ numbers and the table prints. Timings are never asserted (benchmarks measure per
 import json
 import math
 
+import jax
+import pytest
+
+from gopherlite import PRESETS
+from gopherlite.bench import random_batch
 from gopherlite.cli import main
+from gopherlite.profiling import format_profile, op_kind, profile_step, summarize
+from gopherlite.train import TrainConfig, Trainer
 
 
 def _numbers(value: object) -> list[float]:
@@ -52,3 +59,30 @@ def test_bench_quick_writes_every_section(tmp_path, capsys):
         "tokenizer",
     ):  # fmt: skip
         assert heading in table
+
+
+def test_profile_names_the_ops_of_a_train_step():
+    """The profiler finds the step's matmuls by name and ties them to the JAX ops they implement."""
+    config = PRESETS["tiny"].replace(n_layers=1)
+    batch = random_batch(config.vocab_size, 2, 16)
+    trainer = Trainer(config, TrainConfig(batch_size=2, seq_len=16))
+    trainer.compile(batch)
+    jax.block_until_ready(trainer.train_step(batch))
+    hlo = trainer.compiled_text()
+    ops = profile_step(lambda: trainer.train_step(batch), hlo, steps=2)
+
+    assert ops and all(f"%{op.name} = " in hlo for op in ops)
+    assert [op.ms_per_step for op in ops] == sorted((op.ms_per_step for op in ops), reverse=True)
+    matmuls = [op for op in ops if op.kind == "matmul"]
+    assert any("BLD,VD->BLV" in op.source for op in matmuls)  # the unembedding, forward
+    totals = summarize(ops)
+    assert math.isclose(totals.pop("total"), sum(totals.values()))
+    assert "| matmul |" in format_profile(ops, top=5)
+    assert op_kind("copy_bitcast_fusion.3") == "copy/transpose"
+    assert op_kind("ynn_fusion.7") == "matmul" and op_kind("add_fusion") == "elementwise/reduce"
+
+
+def test_compiled_text_needs_a_compiled_step():
+    trainer = Trainer(PRESETS["tiny"].replace(n_layers=1), TrainConfig(batch_size=2, seq_len=16))
+    with pytest.raises(RuntimeError, match="compile"):
+        trainer.compiled_text()
