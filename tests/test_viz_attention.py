@@ -111,6 +111,12 @@ def test_attention_inputs_are_what_each_attention_layer_reads(model):
     np.testing.assert_allclose(inputs[1], model.blocks[1].attn_norm(x), rtol=1e-5, atol=1e-6)
 
 
+def test_attention_inputs_explain_that_stacked_layers_cannot_be_walked():
+    scanned = GopherLM(_config().replace(scan_layers=True), rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="scan_layers=False"):
+        viz.attention_inputs(scanned, jnp.arange(L, dtype=jnp.int32)[None])
+
+
 def test_score_terms_explorer_redraws_on_every_control(model):
     labels = viz.token_labels([f"t{i}" for i in range(L)])
     explorer = viz.ScoreTermsExplorer(model, list(range(L)), labels)

@@ -151,6 +151,11 @@ def attention_inputs(model: GopherLM, tokens_BxL: jax.Array) -> list[jax.Array]:
     Returns:
       One ``[B, L, D]`` array per layer: ``attn_norm`` of the residual stream entering it.
     """
+    if model.config.scan_layers:
+        raise ValueError(
+            "attention_inputs walks the blocks one at a time, but this model stacks them "
+            "(scan_layers=True); build the model with scan_layers=False to inspect its layers."
+        )
     x_BxLxD = model.embed_tokens(tokens_BxL)
     inputs = []
     for block in model.blocks:
