@@ -5,8 +5,9 @@ kernel (a "Run All" sent before that is silently lost), runs every cell from the
 that no cell failed, and answers a quiz question. Chapters with their own checks then work
 their widgets: in 00 the architecture explorer's layer slider is moved with the keyboard and
 the parameter count and breakdown figure must follow; in 01 typing into the tokenizer
-playground must redraw the pieces. Screenshots go to a kept temporary folder whose path is
-printed.
+playground must redraw the pieces; in 05 choosing another layout must redraw the mesh
+builder's device grids, and a mesh of the wrong size must show the package's error. Screenshots
+go to a kept temporary folder whose path is printed.
 """
 
 import re
@@ -22,6 +23,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 RUN_ALL_TIMEOUT_MS = 300_000
 UI_TIMEOUT_MS = 60_000
 LAYER_STEPS = 4  # arrow-key presses on the layer slider
+UPDATE_STEPS = 20  # arrow-key presses on chapter 04's update-size slider (0.05 decades)
 
 # The status bar's kernel item reads "Python 3 (ipykernel) | Idle" once the kernel is up; the
 # toolbar's execution indicator alone says "idle" before any kernel is connected.
@@ -123,7 +125,80 @@ def _check_tokenizer_playground(page, shots):
     page.locator(".gl-pieces").first.screenshot(path=shots / "3-playground.png")
 
 
+def _check_precision_explorers(page, shots):
+    """04: a typed number redraws the bit grid; the update-size slider redraws the sums."""
+    bits = page.locator(".gl-bits-explorer")
+    bits.scroll_into_view_if_needed()
+    bits_title = ".gl-bits-figure .main-svg .gtitle"
+    page.locator(bits_title).first.wait_for(timeout=UI_TIMEOUT_MS)
+    assert "0.1" in page.locator(".gl-bits-readout").inner_text()
+    bits.screenshot(path=shots / "3-bits-before.png")
+    text_box = page.locator(".gl-bits-text input")
+    text_box.fill("1+2**-8")
+    text_box.press("Enter")  # the box commits on Enter (continuous_update=False)
+    page.wait_for_function(
+        TEXT_INCLUDES_JS, arg=[".gl-bits-readout", "1.00390625"], timeout=UI_TIMEOUT_MS
+    )
+    page.wait_for_function(TEXT_INCLUDES_JS, arg=[bits_title, "1.00390625"], timeout=UI_TIMEOUT_MS)
+    bits.screenshot(path=shots / "4-bits-after.png")
+
+    explorer = page.locator(".gl-accum-explorer")
+    explorer.scroll_into_view_if_needed()
+    title = ".gl-accum-figure .main-svg .gtitle"
+    page.locator(title).first.wait_for(timeout=UI_TIMEOUT_MS)
+    title_before = page.locator(title).first.text_content()
+    readout_before = page.locator(".gl-accum-readout").inner_text()
+    explorer.screenshot(path=shots / "5-accumulation-before.png")
+    page.locator(".gl-accum-slider .noUi-handle").focus()
+    for _ in range(UPDATE_STEPS):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        """([selector, before]) => {
+          const node = document.querySelector(selector);
+          return node !== null && node.textContent !== before;
+        }""",
+        arg=[title, title_before],
+        timeout=UI_TIMEOUT_MS,
+    )
+    explorer.screenshot(path=shots / "6-accumulation-after.png")
+    assert page.locator(".gl-accum-readout").inner_text() != readout_before
+    assert "0.01 " in page.locator(title).first.text_content()  # 10^(-3 + 20 * 0.05)
+
+
+def _check_mesh_builder(page, shots):
+    """05: a new layout redraws the device grids; a bad mesh shows the package's error."""
+    builder = page.locator(".gl-mesh-builder")
+    builder.scroll_into_view_if_needed()
+    grid_text = ".gl-mesh-grid .main-svg text"
+    page.locator(grid_text).first.wait_for(timeout=UI_TIMEOUT_MS)
+    texts_before = page.locator(grid_text).all_text_contents()
+    assert any("'2d'" in text for text in texts_before)
+    builder.screenshot(path=shots / "3-mesh-builder-before.png")
+
+    page.locator(".gl-mesh-layout select").select_option("dp")
+    page.wait_for_function(
+        """([selector, before]) => {
+          const now = [...document.querySelectorAll(selector)].map(t => t.textContent);
+          return now.length > 0 && JSON.stringify(now) !== JSON.stringify(before)
+            && now.some(t => t.includes("'dp'"));
+        }""",
+        arg=[grid_text, texts_before],
+        timeout=UI_TIMEOUT_MS,
+    )
+    page.wait_for_function(TEXT_INCLUDES_JS, arg=[".gl-mesh-message", "dp"], timeout=UI_TIMEOUT_MS)
+    builder.screenshot(path=shots / "4-mesh-builder-dp.png")
+    assert page.locator(grid_text).all_text_contents() != texts_before
+
+    page.locator(".gl-mesh-data select").select_option("4")
+    page.wait_for_function(
+        TEXT_INCLUDES_JS, arg=[".gl-mesh-message", "needs 16 devices"], timeout=UI_TIMEOUT_MS
+    )
+    builder.screenshot(path=shots / "5-mesh-builder-bad-mesh.png")
+
+
 CHAPTER_CHECKS = {
     "00_welcome": _check_architecture_explorer,
     "01_tokenization": _check_tokenizer_playground,
+    "04_bfloat16_stochastic_rounding": _check_precision_explorers,
+    "05_mesh_sharding": _check_mesh_builder,
 }
