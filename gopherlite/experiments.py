@@ -57,6 +57,26 @@ class ExperimentData:
     bytes_per_token: float
 
 
+def experiment_tokenizer(
+    train_docs: Sequence[corpus.Document], tokenizer_path: str | pathlib.Path | None = None
+) -> Tokenizer:
+    """The tokenizer the experiments share: a given model file, else the repository's.
+
+    Args:
+      train_docs: Training documents, to train the same 4,096-piece tokenizer afresh where the
+        package is installed without ``data/tokenizer_4k.model``.
+      tokenizer_path: A SentencePiece model to use instead of the default.
+
+    Returns:
+      The loaded (or freshly trained) tokenizer.
+    """
+    path = tokenizer_path or (_REPO_TOKENIZER if _REPO_TOKENIZER.exists() else None)
+    if path is not None:
+        return Tokenizer.load(path)
+    text = "\n\n".join(doc.text for doc in train_docs)
+    return Tokenizer.train(text, vocab_size=TOKENIZER_VOCAB_SIZE)
+
+
 def _first_tokens(windows: PackedWindows, max_tokens: int | None, window: int) -> PackedWindows:
     """The stream's first ``max_tokens`` targets cut into windows of ``window`` (no byte count)."""
     if max_tokens is None or max_tokens >= windows.num_tokens:
@@ -106,12 +126,7 @@ def load_experiment_data(
     """
     train_docs = corpus.default_documents("train")
     heldout_docs = corpus.default_documents("heldout")
-    path = tokenizer_path or (_REPO_TOKENIZER if _REPO_TOKENIZER.exists() else None)
-    if path is not None:
-        tokenizer = Tokenizer.load(path)
-    else:
-        text = "\n\n".join(doc.text for doc in train_docs)
-        tokenizer = Tokenizer.train(text, vocab_size=TOKENIZER_VOCAB_SIZE)
+    tokenizer = experiment_tokenizer(train_docs, tokenizer_path)
     train_windows = _pack_leading(tokenizer, train_docs, seq_len, train_tokens)
     heldout_windows = _pack_leading(tokenizer, heldout_docs, seq_len, heldout_tokens)
     return ExperimentData(

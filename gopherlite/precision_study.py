@@ -38,13 +38,11 @@ from gopherlite.batches import BatchIterator, PackedWindows, pack_documents
 from gopherlite.config import PRESETS, ModelConfig
 from gopherlite.costs import bytes_per_parameter
 from gopherlite.evaluate import evaluate
-from gopherlite.experiments import TOKENIZER_VOCAB_SIZE
+from gopherlite.experiments import experiment_tokenizer
 from gopherlite.precision import POLICIES
 from gopherlite.runs import load_documents
-from gopherlite.tokenizer import Tokenizer
 from gopherlite.train import TrainConfig, Trainer
 
-_REPO_TOKENIZER = pathlib.Path(__file__).resolve().parent.parent / "data" / "tokenizer_4k.model"
 # Gopher's peak learning rate for its 1.4B model (G Table 1): small enough that many Adam
 # updates fall below half a bfloat16 step of the weights, which is where the policies differ.
 GOPHER_LEARNING_RATE = 2e-4
@@ -90,12 +88,7 @@ def load_data(
       training loss in nats per token into bits per byte).
     """
     train_docs, heldout_docs = load_documents(None)
-    path = tokenizer_path or (_REPO_TOKENIZER if _REPO_TOKENIZER.exists() else None)
-    if path is not None:
-        tokenizer = Tokenizer.load(path)
-    else:
-        text = "\n\n".join(doc.text for doc in train_docs)
-        tokenizer = Tokenizer.train(text, vocab_size=TOKENIZER_VOCAB_SIZE)
+    tokenizer = experiment_tokenizer(train_docs, tokenizer_path)
     train = pack_documents(tokenizer, train_docs, seq_len)
     heldout = pack_documents(tokenizer, heldout_docs, seq_len)
     if heldout_windows:
