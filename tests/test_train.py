@@ -116,9 +116,10 @@ class _InterruptError(Exception):
     pass
 
 
-def test_interrupted_run_resumes_bit_identical(tmp_path):
+@pytest.mark.parametrize("model", [CFG, CFG.replace(scan_layers=True)], ids=["unrolled", "scanned"])
+def test_interrupted_run_resumes_bit_identical(tmp_path, model):
     cfg = TrainConfig(steps=12, batch_size=4, log_every=2, checkpoint_every=5, seed=1)
-    uninterrupted = train(CFG, cfg, _iterator(), bytes_per_token=1.0, progress=False)
+    uninterrupted = train(model, cfg, _iterator(), bytes_per_token=1.0, progress=False)
 
     def crash_at_step_8(record):
         if record["step"] == 8:
@@ -126,50 +127,34 @@ def test_interrupted_run_resumes_bit_identical(tmp_path):
 
     with pytest.raises(_InterruptError):
         train(
-            CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path,
+            model, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path,
             callbacks=(crash_at_step_8,), progress=False,
         )  # fmt: skip
     assert Checkpointer(tmp_path / "checkpoints").all_steps() == [5]
-    resumed = train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+    resumed = train(model, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
     assert resumed.trainer.step == 12
     assert _leaves_equal(resumed.trainer.state, uninterrupted.trainer.state)
     steps = [json.loads(x)["step"] for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert steps == [2, 4, 6, 8, 10, 12]  # records of the lost steps 6, 8 were replaced
 
 
-def test_resuming_with_a_different_model_is_refused_and_overwrites_nothing(tmp_path):
+@pytest.mark.parametrize(
+    ("other", "message"),
+    [
+        (CFG.replace(d_model=32), r"different model \(d_model: 16 there, 32 here"),
+        (CFG.replace(scan_layers=True), "scan_layers: False there, True here"),  # stacked weights
+    ],
+    ids=["width", "scan_layers"],
+)
+def test_resuming_with_a_different_model_is_refused_and_overwrites_nothing(
+    tmp_path, other, message
+):
     cfg = TrainConfig(steps=2, batch_size=4, checkpoint_every=2)
     train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
     before = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
-    with pytest.raises(CheckpointError, match=r"different model \(d_model: 16 there, 32 here"):
-        train(
-            CFG.replace(d_model=32), cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path,
-            progress=False,
-        )  # fmt: skip
+    with pytest.raises(CheckpointError, match=message):
+        train(other, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == before
-
-
-def test_scanned_run_resumes_bit_identical_and_refuses_unrolled(tmp_path):
-    """Stacked (scan_layers) weights checkpoint and restore exactly; an unrolled model is told."""
-    scanned = CFG.replace(scan_layers=True)
-    cfg = TrainConfig(steps=4, batch_size=4, log_every=1, checkpoint_every=2, seed=1)
-    uninterrupted = train(scanned, cfg, _iterator(), bytes_per_token=1.0, progress=False)
-
-    def crash_at_step_3(record):
-        if record["step"] == 3:
-            raise _InterruptError
-
-    with pytest.raises(_InterruptError):
-        train(
-            scanned, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path,
-            callbacks=(crash_at_step_3,), progress=False,
-        )  # fmt: skip
-    resumed = train(
-        scanned, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False
-    )
-    assert _leaves_equal(resumed.trainer.state, uninterrupted.trainer.state)
-    with pytest.raises(CheckpointError, match="scan_layers: True there, False here"):
-        train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
 
 
 def test_checkpoint_from_before_a_new_config_field_still_resumes(tmp_path):
