@@ -152,17 +152,11 @@ def _check_precision_explorers(page, shots):
     page.locator(".gl-accum-slider .noUi-handle").focus()
     for _ in range(UPDATE_STEPS):
         page.keyboard.press("ArrowRight")
-    page.wait_for_function(
-        """([selector, before]) => {
-          const node = document.querySelector(selector);
-          return node !== null && node.textContent !== before;
-        }""",
-        arg=[title, title_before],
-        timeout=UI_TIMEOUT_MS,
-    )
+    # Each key press redraws; wait for the last one, u = 10^(-3 + 20 * 0.05) = 0.01.
+    page.wait_for_function(TEXT_INCLUDES_JS, arg=[title, "u = 0.01 "], timeout=UI_TIMEOUT_MS)
     explorer.screenshot(path=shots / "6-accumulation-after.png")
+    assert page.locator(title).first.text_content() != title_before
     assert page.locator(".gl-accum-readout").inner_text() != readout_before
-    assert "0.01 " in page.locator(title).first.text_content()  # 10^(-3 + 20 * 0.05)
 
 
 def _check_mesh_builder(page, shots):
