@@ -16,12 +16,11 @@ import math
 
 import jax.numpy as jnp
 from flax import nnx
-from jax.sharding import AbstractMesh, AxisType
 
 from gopherlite.config import ModelConfig
 from gopherlite.hardware import CHIPS
 from gopherlite.precision import Policy, get_policy
-from gopherlite.sharding import AXES, get_layout, state_shardings
+from gopherlite.sharding import AXES, abstract_mesh, get_layout, state_shardings
 
 _FLOAT32_BYTES = jnp.dtype(jnp.float32).itemsize
 _ADAM_MOMENTS = 2  # first and second moment
@@ -102,7 +101,18 @@ class MemoryEstimate:
 
 
 @functools.lru_cache(maxsize=8)
-def _abstract_train_state(model_config: ModelConfig, precision: str) -> nnx.State:
+def abstract_train_state(model_config: ModelConfig, precision: str = "fp32") -> nnx.State:
+    """Shapes, dtypes and logical axis names of a ``(model, optimizer)`` train state.
+
+    Built with `nnx.eval_shape` (nothing allocated) and cached per (model, policy).
+
+    Args:
+      model_config: The model.
+      precision: Precision policy name (sets dtypes and whether a master copy exists).
+
+    Returns:
+      The abstract train state, as `gopherlite.train.Trainer` would hold it.
+    """
     from gopherlite.train import TrainConfig, build_model_and_optimizer
 
     train_config = TrainConfig(precision=precision)  # the builder applies the policy's dtypes
@@ -130,11 +140,8 @@ def state_bytes_per_device(
     Returns:
       ``(param_bytes, optimizer_bytes)`` per device.
     """
-    abstract_mesh = AbstractMesh(
-        tuple(mesh[a] for a in AXES), AXES, axis_types=(AxisType.Auto,) * len(AXES)
-    )
-    state = _abstract_train_state(model_config, precision)
-    shardings = state_shardings(state, abstract_mesh, get_layout(layout))
+    state = abstract_train_state(model_config, precision)
+    shardings = state_shardings(state, abstract_mesh(mesh), get_layout(layout))
     totals = [0, 0]
     for (path, var), (_, placed) in zip(
         nnx.to_flat_state(state), nnx.to_flat_state(shardings), strict=True

@@ -34,7 +34,7 @@ import jax
 import numpy as np
 from flax import nnx
 from jax.experimental import mesh_utils
-from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
+from jax.sharding import AbstractMesh, AxisType, Mesh, NamedSharding, PartitionSpec
 
 AXES = ("data", "fsdp", "tensor")
 BATCH_AXES = ("data", "fsdp")
@@ -149,6 +149,22 @@ def make_mesh(
     else:
         device_array = mesh_utils.create_device_mesh(ici_shape, devices)
     return Mesh(device_array, AXES, axis_types=(AxisType.Auto,) * len(AXES))
+
+
+def abstract_mesh(degrees: Mapping[str, int]) -> AbstractMesh:
+    """A ``(data, fsdp, tensor)`` mesh of the given degrees without devices.
+
+    Shardings on it give every shard's shape and place for meshes this machine does not have
+    (a TPU pod, say), which is how `gopherlite.costs` and the chapter 05 grids use it.
+
+    Args:
+      degrees: Degree per axis (missing axes are 1).
+
+    Returns:
+      The abstract mesh, with the auto axis types `make_mesh` uses.
+    """
+    shape = tuple(int(degrees.get(axis, 1)) for axis in AXES)
+    return AbstractMesh(shape, AXES, axis_types=(AxisType.Auto,) * len(AXES))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,12 +12,12 @@ import sys
 
 import pytest
 from flax import nnx
-from jax.sharding import AbstractMesh, AxisType, PartitionSpec
+from jax.sharding import PartitionSpec
 
 from gopherlite.config import ModelConfig
 from gopherlite.sharding import (
-    AXES,
     LAYOUTS,
+    abstract_mesh,
     get_layout,
     logical_spec,
     mesh_degrees,
@@ -30,7 +30,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _mesh(data, fsdp, tensor):
-    return AbstractMesh((data, fsdp, tensor), AXES, axis_types=(AxisType.Auto,) * 3)
+    return abstract_mesh({"data": data, "fsdp": fsdp, "tensor": tensor})
 
 
 def test_parse_mesh():

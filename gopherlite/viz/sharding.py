@@ -32,19 +32,27 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 from flax import nnx
-from jax.sharding import AbstractMesh, AxisType, PartitionSpec
+from jax.sharding import PartitionSpec
 from plotly.subplots import make_subplots
 
 from gopherlite.config import PRESETS, ModelConfig
 from gopherlite.costs import (
     MemoryEstimate,
+    abstract_train_state,
     memory_per_device,
     smallest_fit,
     state_bytes_per_device,
 )
 from gopherlite.hardware import CHIPS
 from gopherlite.precision import POLICIES
-from gopherlite.sharding import AXES, LAYOUTS, get_layout, logical_spec, mesh_degrees
+from gopherlite.sharding import (
+    AXES,
+    LAYOUTS,
+    abstract_mesh,
+    get_layout,
+    logical_spec,
+    mesh_degrees,
+)
 from gopherlite.viz.common import PALETTE, Explorer, format_bytes, html_table, style
 
 # One array position per dimension: (start, stop).
@@ -77,19 +85,6 @@ ACTIVATIONS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
 
 PART_COLORS = {"params": PALETTE[0], "optimizer": PALETTE[1], "gradients": PALETTE[2],
                  "activations": PALETTE[3]}  # fmt: skip
-
-
-def abstract_mesh(degrees: Mapping[str, int]) -> AbstractMesh:
-    """A ``(data, fsdp, tensor)`` mesh of the given degrees, without devices.
-
-    Args:
-      degrees: Degree per axis (missing axes are 1).
-
-    Returns:
-      The abstract mesh, auto axis types (as `gopherlite.sharding.make_mesh` builds).
-    """
-    shape = tuple(int(degrees.get(axis, 1)) for axis in AXES)
-    return AbstractMesh(shape, AXES, axis_types=(AxisType.Auto,) * len(AXES))
 
 
 def _spec_axes(entry: object) -> tuple[str, ...]:
@@ -187,14 +182,6 @@ class ArrayLayout:
         return tuple(stop - start for start, stop in self.blocks.flat[0])
 
 
-@functools.lru_cache(maxsize=4)
-def _abstract_state(config: ModelConfig) -> nnx.State:
-    from gopherlite.train import TrainConfig, build_model_and_optimizer
-
-    _, state = nnx.split(nnx.eval_shape(lambda: build_model_and_optimizer(config, TrainConfig())))
-    return state
-
-
 def array_layouts(
     degrees: Mapping[str, int],
     layout: str,
@@ -226,7 +213,7 @@ def array_layouts(
 
     mesh = abstract_mesh(degrees)
     rules = get_layout(layout)
-    state = _abstract_state(config)
+    state = abstract_train_state(config)
     placed = dict(nnx.to_flat_state(state_shardings(state, mesh, rules)))
     variables = dict(nnx.to_flat_state(state))
     mesh_shape = {axis: int(mesh.shape[axis]) for axis in AXES}
