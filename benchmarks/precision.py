@@ -1,6 +1,7 @@
 """Five precision policies trained side by side: Gopher's bfloat16 comparison (G Sec. 3.2, App. C).
 
-The comparison itself lives in `gopherlite.precision_study` (chapter 04 runs a shorter one);
+The comparison itself lives in `gopherlite.workbook.experiments.precision_study` (chapter 06
+runs a shorter one);
 this script sizes it, records the machine, and writes the results. Every policy of
 `gopherlite.precision.POLICIES` trains the tiny preset from the same initial
 weights (one seed) on the same batches; more float32 runs from other initial weights measure how
@@ -36,7 +37,7 @@ from collections.abc import Sequence
 import jax
 
 from gopherlite.config import PRESETS
-from gopherlite.precision_study import (
+from gopherlite.workbook.experiments.precision_study import (
     Run,
     load_data,
     make_runs,

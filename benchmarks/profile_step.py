@@ -3,7 +3,7 @@
 Compiles the train step of a preset (default: the tiny preset at the benchmark's 16 × 128
 batch), warms it up, records a few steps with JAX's profiler and prints the time by kind of
 op (matrix multiplications, copies and transposes, other fused work) and the slowest ops with
-the JAX operation each came from. See `gopherlite.profiling`.
+the JAX operation each came from. See `gopherlite.bench.profiling`.
 
 Usage::
 
@@ -21,8 +21,8 @@ import pathlib
 import jax
 
 from gopherlite.bench import machine_info, random_batch
+from gopherlite.bench.profiling import format_profile, profile_step, summarize
 from gopherlite.config import get_preset
-from gopherlite.profiling import format_profile, profile_step, summarize
 from gopherlite.train import TrainConfig, Trainer
 
 

@@ -15,10 +15,15 @@ _LAZY_NAMES = {
     "ModelConfig": "gopherlite.config",
     "get_preset": "gopherlite.config",
     "GopherLM": "gopherlite.nn",
-    "Tokenizer": "gopherlite.tokenizer",
+    "Tokenizer": "gopherlite.data.tokenizer",
     "generate": "gopherlite.sample",
 }
-_LAZY_MODULES = ("corpus", "precision", "sharding")
+_LAZY_MODULES = {
+    "corpus": "gopherlite.data.corpus",
+    "data": "gopherlite.data",
+    "precision": "gopherlite.precision",
+    "sharding": "gopherlite.sharding",
+}
 
 __all__ = [*_LAZY_NAMES, *_LAZY_MODULES, "__version__"]
 
@@ -28,7 +33,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_NAMES:
         return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
     if name in _LAZY_MODULES:
-        return importlib.import_module(f"gopherlite.{name}")
+        return importlib.import_module(_LAZY_MODULES[name])
     raise AttributeError(f"module 'gopherlite' has no attribute {name!r}")
 
 

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 
 from gopherlite.checkpoint import CheckpointError
 from gopherlite.config import PRESETS, get_preset
+from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.evaluate import unigram_bits_per_byte
 from gopherlite.hardware import CHIPS
 from gopherlite.precision import POLICIES, get_policy
 from gopherlite.sharding import LAYOUTS, get_layout, initialize_distributed, make_mesh, parse_mesh
-from gopherlite.tokenizer import Tokenizer
 
 DEFAULT_STEPS = 400  # the tiny preset's default run: a few minutes on two CPU cores
 

@@ -20,7 +20,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from gopherlite.batches import PackedWindows, iterate_in_order, repack
+from gopherlite.data.batches import PackedWindows, iterate_in_order, repack
 from gopherlite.nn.transformer import GopherLM
 
 
@@ -190,7 +190,7 @@ def evaluate(
 
     Args:
       model: The language model.
-      windows: Held-out windows, e.g. from `gopherlite.batches.pack_documents`.
+      windows: Held-out windows, e.g. from `gopherlite.data.batches.pack_documents`.
       batch_size: Windows per forward pass; the last batch is padded, so there is one
         compilation per window length.
       unigram_bpb: The unigram baseline to report alongside (see `unigram_bits_per_byte`).
@@ -233,7 +233,7 @@ def evaluate_lengths(
 
     Args:
       model: The language model.
-      windows: Held-out windows made by `gopherlite.batches.pack` (any length).
+      windows: Held-out windows made by `gopherlite.data.batches.pack` (any length).
       lengths: Window lengths to try, e.g. ``[L, 2 * L, 4 * L]``.
       batch_size: Windows per forward pass.
       unigram_bpb: The unigram baseline to report with every length.

@@ -22,14 +22,14 @@ import jax
 from flax import nnx
 from jax.sharding import Mesh
 
-from gopherlite import corpus
-from gopherlite.batches import BatchIterator, PackedWindows, pack_documents
 from gopherlite.checkpoint import Checkpointer, CheckpointError
 from gopherlite.config import ModelConfig
+from gopherlite.data import corpus
+from gopherlite.data.batches import BatchIterator, PackedWindows, pack_documents
+from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.evaluate import EvalResult, evaluate, unigram_bits_per_byte
 from gopherlite.nn import GopherLM
 from gopherlite.sharding import batch_sharding, local_batch_rows, make_mesh
-from gopherlite.tokenizer import Tokenizer
 from gopherlite.train import (
     Callback,
     TrainConfig,

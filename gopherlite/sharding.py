@@ -155,7 +155,7 @@ def abstract_mesh(degrees: Mapping[str, int]) -> AbstractMesh:
     """A ``(data, fsdp, tensor)`` mesh of the given degrees without devices.
 
     Shardings on it give every shard's shape and place for meshes this machine does not have
-    (a TPU pod, say), which is how `gopherlite.costs` and the chapter 05 grids use it.
+    (a TPU pod, say), which is how `gopherlite.costs` and the chapter 07 grids use it.
 
     Args:
       degrees: Degree per axis (missing axes are 1).

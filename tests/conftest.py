@@ -40,7 +40,7 @@ SMALL_VOCAB_SIZE = 1024
 @pytest.fixture(scope="session")
 def tokenizer_training_text() -> str:
     """The first 300,000 characters of the default corpus's train split."""
-    from gopherlite.corpus import default_text
+    from gopherlite.data.corpus import default_text
 
     return default_text("train")[:TOKENIZER_TRAINING_CHARS]
 
@@ -48,6 +48,6 @@ def tokenizer_training_text() -> str:
 @pytest.fixture(scope="session")
 def small_tokenizer(tokenizer_training_text):
     """A 1,024-piece tokenizer trained once per session on ``tokenizer_training_text``."""
-    from gopherlite.tokenizer import Tokenizer
+    from gopherlite.data.tokenizer import Tokenizer
 
     return Tokenizer.train(tokenizer_training_text, vocab_size=SMALL_VOCAB_SIZE)

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from gopherlite.batches import BatchIterator, pack
 from gopherlite.config import PRESETS, ModelConfig
+from gopherlite.data.batches import BatchIterator, pack
 from gopherlite.train import TrainConfig
 
 STEPS = 3

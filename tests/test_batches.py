@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from gopherlite.batches import (
+from gopherlite.data.batches import (
     Batch,
     BatchIterator,
     PackedWindows,
@@ -15,7 +15,7 @@ from gopherlite.batches import (
     repack,
     tokenize_documents,
 )
-from gopherlite.corpus import Document
+from gopherlite.data.corpus import Document
 
 SEP, PAD = 3, 0
 

@@ -9,8 +9,8 @@ import pytest
 
 from gopherlite import PRESETS
 from gopherlite.bench import random_batch
+from gopherlite.bench.profiling import format_profile, op_kind, profile_step, summarize
 from gopherlite.cli import main
-from gopherlite.profiling import format_profile, op_kind, profile_step, summarize
 from gopherlite.train import TrainConfig, Trainer
 
 

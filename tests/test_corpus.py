@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gopherlite import corpus
-from gopherlite.corpus import Document
+from gopherlite.data import corpus
+from gopherlite.data.corpus import Document
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

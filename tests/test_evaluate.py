@@ -9,7 +9,7 @@ import pytest
 from flax import nnx
 
 from gopherlite import GopherLM, ModelConfig
-from gopherlite.batches import PackedWindows, pack
+from gopherlite.data.batches import PackedWindows, pack
 from gopherlite.evaluate import (
     EvalResult,
     bits_per_byte,

@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from gopherlite import GopherLM, ModelConfig, corpus
-from gopherlite.batches import pack, pack_documents, repack
+from gopherlite import GopherLM, ModelConfig
+from gopherlite.data import corpus
+from gopherlite.data.batches import pack, pack_documents, repack
 from gopherlite.evaluate import evaluate_lengths
-from gopherlite.experiments import (
+from gopherlite.nn import layer_norm, rms_norm
+from gopherlite.train import TrainConfig
+from gopherlite.workbook.experiments.variants import (
     ExperimentData,
     _norm_fn,
     context_extrapolation,
@@ -19,8 +22,6 @@ from gopherlite.experiments import (
     score_lengths,
     train_variants,
 )
-from gopherlite.nn import layer_norm, rms_norm
-from gopherlite.train import TrainConfig
 
 VOCAB, L = 64, 8
 BASE = ModelConfig(n_layers=1, n_heads=2, d_head=8, d_model=16, vocab_size=VOCAB, max_seq_len=L)

@@ -7,9 +7,13 @@ import numpy as np
 import pytest
 
 from gopherlite import ModelConfig
-from gopherlite.batches import BatchIterator, pack
-from gopherlite.layout_runs import SINGLE_DEVICE, compare_layouts, max_relative_difference
+from gopherlite.data.batches import BatchIterator, pack
 from gopherlite.train import TrainConfig
+from gopherlite.workbook.experiments.layout_runs import (
+    SINGLE_DEVICE,
+    compare_layouts,
+    max_relative_difference,
+)
 
 CFG = ModelConfig(n_layers=1, n_heads=2, d_head=8, d_model=16, vocab_size=64, max_seq_len=8)
 TRAIN = TrainConfig(steps=3, batch_size=4, warmup_steps=1, learning_rate=1e-2, seed=0)

@@ -1,4 +1,4 @@
-"""`gopherlite.notebook`: accelerator detection, XLA flags, smoke mode and the set-up call.
+"""`gopherlite.workbook.notebook`: accelerator detection, XLA flags, smoke mode and the set-up call.
 
 `setup()` must run before JAX starts, and this test process has already imported JAX (see
 tests/conftest.py), so the end-to-end checks run in fresh subprocesses.
@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from gopherlite import notebook
+from gopherlite.workbook import notebook
 
 
 def _run(code, **env_changes):
@@ -44,13 +44,13 @@ def test_pick_follows_smoke_mode(monkeypatch):
 
 
 def test_smoke_is_read_from_the_environment():
-    code = "from gopherlite import notebook; print(notebook.SMOKE)"
+    code = "from gopherlite.workbook import notebook; print(notebook.SMOKE)"
     assert _run(code, GOPHERLITE_SMOKE="1").stdout.strip() == "True"
     assert _run(code).stdout.strip() == "False"
 
 
 def test_importing_the_module_does_not_import_jax():
-    code = "import sys; import gopherlite.notebook; print('jax' in sys.modules)"
+    code = "import sys; import gopherlite.workbook.notebook; print('jax' in sys.modules)"
     assert _run(code).stdout.strip() == "False"
 
 
@@ -102,7 +102,7 @@ def test_jax_platforms_cpu_means_no_accelerator(no_devices, monkeypatch):
 
 def test_setup_simulates_cpu_devices_and_prints_a_table():
     code = (
-        "import os; from gopherlite import notebook; notebook.setup(4); import jax; "
+        "import os; from gopherlite.workbook import notebook; notebook.setup(4); import jax; "
         "print('count', jax.device_count()); print('flags', os.environ['XLA_FLAGS'])"
     )
     out = _run(code, XLA_FLAGS="--xla_cpu_enable_fast_math=false").stdout
@@ -113,14 +113,14 @@ def test_setup_simulates_cpu_devices_and_prints_a_table():
 
 
 def test_setup_after_jax_warns_to_restart_the_kernel():
-    code = "import jax; from gopherlite import notebook; notebook.setup(4)"
+    code = "import jax; from gopherlite.workbook import notebook; notebook.setup(4)"
     result = _run(code)
     assert "Restart the kernel" in result.stderr
     assert "1 simulated CPU device(s)" in result.stdout
 
 
 def test_setup_run_twice_does_not_warn():
-    code = "from gopherlite import notebook; notebook.setup(3); notebook.setup(3)"
+    code = "from gopherlite.workbook import notebook; notebook.setup(3); notebook.setup(3)"
     result = _run(code, GOPHERLITE_SMOKE="1")
     assert "Restart" not in result.stderr
     assert result.stdout.count("3 simulated CPU device(s); smoke mode") == 2

@@ -16,9 +16,9 @@ import pytest
 from flax import nnx
 
 from gopherlite import ModelConfig
-from gopherlite.batches import BatchIterator, pack
 from gopherlite.checkpoint import Checkpointer, CheckpointError
 from gopherlite.cli import build_parser
+from gopherlite.data.batches import BatchIterator, pack
 from gopherlite.precision import (
     POLICIES,
     float32_optimizer,

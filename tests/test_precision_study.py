@@ -1,4 +1,4 @@
-"""`gopherlite.precision_study`: the side-by-side runs, their summary and the verdict."""
+"""`workbook.experiments.precision_study`: the side-by-side runs, their summary, the verdict."""
 
 import math
 
@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 
 from gopherlite import ModelConfig
-from gopherlite.batches import pack
+from gopherlite.data.batches import pack
 from gopherlite.precision import POLICIES
-from gopherlite.precision_study import make_runs, reading, summarise, train_side_by_side, verdict
+from gopherlite.workbook.experiments.precision_study import (
+    make_runs,
+    reading,
+    summarise,
+    train_side_by_side,
+    verdict,
+)
 
 VOCAB, L = 64, 8
 CONFIG = ModelConfig(n_layers=1, n_heads=2, d_head=8, d_model=16, vocab_size=VOCAB, max_seq_len=L)

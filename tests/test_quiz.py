@@ -1,14 +1,14 @@
-"""`gopherlite.quiz`: validation, the click-to-explain widget, the static rendering, and the
-chapter quizzes in `gopherlite.quizzes`."""
+"""`workbook.quiz`: validation, the click-to-explain widget, the static rendering, and the
+chapter quizzes in `gopherlite.workbook.quizzes`."""
 
 import pkgutil
 
 import pytest
 
-import gopherlite.quizzes
-from gopherlite import quiz
-from gopherlite.quiz import Option, Question, Quiz
-from gopherlite.viz import common
+import gopherlite.workbook.quizzes
+from gopherlite.workbook import quiz
+from gopherlite.workbook.quiz import Option, Question, Quiz
+from gopherlite.workbook.viz import common
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -98,7 +98,7 @@ def test_show_sends_the_widget_with_the_static_html_as_fallback(monkeypatch):
 
 
 def test_every_chapter_quiz_loads_with_at_least_four_questions():
-    names = [m.name for m in pkgutil.iter_modules(gopherlite.quizzes.__path__)]
+    names = [m.name for m in pkgutil.iter_modules(gopherlite.workbook.quizzes.__path__)]
     assert {"welcome", "tokenization"} <= set(names)
     for name in names:
         chapter_quiz = quiz.load(name)

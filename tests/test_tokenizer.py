@@ -8,7 +8,7 @@ import types
 import numpy as np
 import pytest
 
-from gopherlite.tokenizer import Tokenizer, TokenizerStats, check_vocab_compatible
+from gopherlite.data.tokenizer import Tokenizer, TokenizerStats, check_vocab_compatible
 
 BYTE_PIECE = re.compile(r"<0x[0-9A-F]{2}>")
 

@@ -9,8 +9,8 @@ import optax
 import pytest
 
 from gopherlite import ModelConfig
-from gopherlite.batches import BatchIterator, pack
 from gopherlite.checkpoint import Checkpointer, CheckpointError
+from gopherlite.data.batches import BatchIterator, pack
 from gopherlite.train import TrainConfig, Trainer, learning_rate_schedule, make_optimizer, train
 
 CFG = ModelConfig(

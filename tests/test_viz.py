@@ -1,5 +1,5 @@
-"""`gopherlite.viz`: shared display rules, the architecture figures and explorers (chapter 00),
-and the tokenization views (chapter 01)."""
+"""`workbook.viz`: shared display rules, the architecture figures and explorers (chapter 00),
+and the tokenization views (chapter 02)."""
 
 import html
 import math
@@ -9,7 +9,7 @@ import pytest
 
 from gopherlite import PRESETS, ModelConfig, Tokenizer
 from gopherlite.config import TABLE1_LABELS
-from gopherlite.viz import architecture, common, tokenization
+from gopherlite.workbook.viz import architecture, common, tokenization
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 SMALL_PRESETS = [name for name in PRESETS if name != "280b"]  # 280B takes seconds to build

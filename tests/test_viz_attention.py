@@ -1,4 +1,4 @@
-"""Chapter 02's figures: the four score terms against the real layer, the shift, the clamp."""
+"""Chapter 04's figures: the four score terms against the real layer, the shift, the clamp."""
 
 import math
 
@@ -10,10 +10,10 @@ import pytest
 from flax import nnx
 
 from gopherlite import GopherLM, ModelConfig
-from gopherlite.experiments import ExtrapolationResult, LengthScores
 from gopherlite.nn.attention import Attention
 from gopherlite.nn.positions import rel_shift, sinusoids
-from gopherlite.viz import attention as viz
+from gopherlite.workbook.experiments.variants import ExtrapolationResult, LengthScores
+from gopherlite.workbook.viz import attention as viz
 from tests.conftest import randomize_params
 
 D, H, K, L = 16, 3, 8, 7

@@ -1,11 +1,11 @@
-"""Chapter 03's figures: norm invariances against the formulas, speed bars, training curves."""
+"""Chapter 05's figures: norm invariances against the formulas, speed bars, training curves."""
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from gopherlite.experiments import NormComparison, NormTiming, TrainedVariant
-from gopherlite.viz import norms
+from gopherlite.workbook.experiments.variants import NormComparison, NormTiming, TrainedVariant
+from gopherlite.workbook.viz import norms
 
 
 def test_sample_features():

@@ -1,4 +1,4 @@
-"""`gopherlite.viz.precision`: bit fields, the accumulation experiment, and the explorers."""
+"""`workbook.viz.precision`: bit fields, the accumulation experiment, and the explorers."""
 
 import math
 
@@ -6,7 +6,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from gopherlite.viz import precision as pv
+from gopherlite.workbook.viz import precision as pv
 
 SPECIAL = [
     0.0,

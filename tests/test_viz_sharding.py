@@ -1,4 +1,4 @@
-"""Chapter 05's drawings: device grids from the package's real shardings, the mesh builder,
+"""Chapter 07's drawings: device grids from the package's real shardings, the mesh builder,
 the layouts compared and the will-it-fit explorer.
 
 The grids are computed on abstract meshes, so they run in this single-device process; the
@@ -13,8 +13,8 @@ from jax.sharding import PartitionSpec
 from gopherlite import PRESETS
 from gopherlite.costs import memory_per_device
 from gopherlite.sharding import mesh_degrees
-from gopherlite.viz import common
-from gopherlite.viz import sharding as vs
+from gopherlite.workbook.viz import common
+from gopherlite.workbook.viz import sharding as vs
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 MESH_241 = {"data": 2, "fsdp": 4, "tensor": 1}

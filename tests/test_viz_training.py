@@ -1,4 +1,4 @@
-"""Chapter 06's pieces: the power-law fit, the live loss plot and the sampling playground."""
+"""Chapter 08's pieces: the power-law fit, the live loss plot and the sampling playground."""
 
 import numpy as np
 import plotly.graph_objects as go
@@ -7,8 +7,8 @@ from flax import nnx
 
 from gopherlite.config import ModelConfig
 from gopherlite.nn import GopherLM
-from gopherlite.viz import training
-from gopherlite.viz.common import WithFallback, static_html
+from gopherlite.workbook.viz import training
+from gopherlite.workbook.viz.common import WithFallback, static_html
 
 
 def test_fit_recovers_a_known_power_law_with_offset():

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from gopherlite import PRESETS
-from gopherlite.viz.architecture import total_params
+from gopherlite.workbook.viz.architecture import total_params
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 RUN_ALL_TIMEOUT_MS = 300_000
 UI_TIMEOUT_MS = 60_000
 LAYER_STEPS = 4  # arrow-key presses on the layer slider
-UPDATE_STEPS = 20  # arrow-key presses on chapter 04's update-size slider (0.05 decades)
+UPDATE_STEPS = 20  # arrow-key presses on chapter 06's update-size slider (0.05 decades)
 
 # The status bar's kernel item reads "Python 3 (ipykernel) | Idle" once the kernel is up; the
 # toolbar's execution indicator alone says "idle" before any kernel is connected.
@@ -192,7 +192,7 @@ def _check_mesh_builder(page, shots):
 
 CHAPTER_CHECKS = {
     "00_welcome": _check_architecture_explorer,
-    "01_tokenization": _check_tokenizer_playground,
-    "04_bfloat16_stochastic_rounding": _check_precision_explorers,
-    "05_mesh_sharding": _check_mesh_builder,
+    "02_tokenization": _check_tokenizer_playground,
+    "06_bfloat16_stochastic_rounding": _check_precision_explorers,
+    "07_mesh_sharding": _check_mesh_builder,
 }

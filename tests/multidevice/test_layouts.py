@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gopherlite import ModelConfig
-from gopherlite.batches import BatchIterator, pack
+from gopherlite.data.batches import BatchIterator, pack
 from gopherlite.sharding import LAYOUTS, make_mesh
 from gopherlite.train import TrainConfig, Trainer, train
 

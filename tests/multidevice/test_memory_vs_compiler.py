@@ -12,9 +12,9 @@ same in our measurement), so remat is not compared here.
 import numpy as np
 import pytest
 
-from gopherlite.batches import Batch
 from gopherlite.config import PRESETS
 from gopherlite.costs import memory_per_device
+from gopherlite.data.batches import Batch
 from gopherlite.sharding import activation_sharding, make_mesh
 from gopherlite.train import TrainConfig, Trainer
 

@@ -1,4 +1,4 @@
-"""Chapter 05's grids and layout runs against real shardings on 8 simulated devices.
+"""Chapter 07's grids and layout runs against real shardings on 8 simulated devices.
 
 Runs only through tests/test_sharding.py::test_multidevice_tier (8 fake CPU devices).
 """
@@ -8,11 +8,11 @@ import pytest
 from jax.sharding import NamedSharding
 
 from gopherlite import ModelConfig
-from gopherlite.batches import BatchIterator, pack
-from gopherlite.layout_runs import compare_layouts
+from gopherlite.data.batches import BatchIterator, pack
 from gopherlite.sharding import AXES, LAYOUTS, make_mesh
 from gopherlite.train import TrainConfig
-from gopherlite.viz import sharding as vs
+from gopherlite.workbook.experiments.layout_runs import compare_layouts
+from gopherlite.workbook.viz import sharding as vs
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

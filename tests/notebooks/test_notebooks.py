@@ -28,7 +28,7 @@ def _read(path):
 
 
 def test_the_first_chapters_exist():
-    assert {"00_welcome", "01_tokenization"} <= {path.stem for path in NOTEBOOKS}
+    assert {"00_welcome", "02_tokenization"} <= {path.stem for path in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -52,7 +52,7 @@ def test_notebook_follows_the_workbook_shape(path):
     code = [cell.source for cell in cells if cell.cell_type == "code"]
     install, setup = code[0], code[1]
     assert "REPO_URL" in install and "import gopherlite" in install and "%pip install" in install
-    assert "from gopherlite import notebook" in setup and "notebook.setup(" in setup
+    assert "from gopherlite.workbook import notebook" in setup and "notebook.setup(" in setup
 
     headings = [
         (index, line.lstrip("#").strip().lower())

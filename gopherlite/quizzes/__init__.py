@@ -1,5 +1,0 @@
-"""Chapter quizzes, one module per chapter, each defining ``QUIZ`` (a `gopherlite.quiz.Quiz`).
-
-Kept out of the notebooks so that the cell showing a quiz does not give the answers away;
-load one with ``gopherlite.quiz.load("welcome")``.
-"""

@@ -1,0 +1,7 @@
+"""The chapters' measured experiments: small trainings that a notebook runs and then draws.
+
+- `variants`: the shared data of the chapters' runs, model variants trained side by side,
+  context extrapolation, RMSNorm against LayerNorm;
+- `precision_study`: the five precision policies on the same batches (chapter 06);
+- `layout_runs`: the same steps on one device and under several meshes and layouts (chapter 07).
+"""

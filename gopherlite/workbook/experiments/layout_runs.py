@@ -1,0 +1,127 @@
+"""The same training steps under several meshes and layouts: sharding must not change the maths.
+
+Gopher split each model over the chips of a TPUv3 pod with model and data parallelism, and
+sharded the optimizer state (Rae et al. 2021, Sec. 3.3). Splitting is a placement decision: the
+sharded program must compute the same losses as one device does, up to the order of
+floating-point sums. `compare_layouts` trains identical batches from the same seed once on a
+single device and once per (mesh, layout), and returns the losses side by side; chapter 07 and
+the multi-device tests check them with ``np.testing.assert_allclose(..., rtol=1e-5)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+
+import jax
+import numpy as np
+
+from gopherlite.config import ModelConfig
+from gopherlite.data.batches import Batch
+from gopherlite.sharding import AXES, make_mesh
+from gopherlite.train import TrainConfig, Trainer
+
+SINGLE_DEVICE = "1 device"
+
+
+@dataclasses.dataclass(frozen=True)
+class LayoutRun:
+    """Losses of a few steps under one mesh and layout.
+
+    Attributes:
+      name: Label, e.g. ``"2d data=2,fsdp=2,tensor=2"`` (or ``"1 device"``).
+      layout: Layout name.
+      mesh: Degrees of ``data``, ``fsdp``, ``tensor`` (all 1 for the single device).
+      losses: One loss per step.
+      compile_seconds: Time to compile the step.
+      step_seconds: Median wall-clock time of one step after compilation.
+    """
+
+    name: str
+    layout: str
+    mesh: dict[str, int]
+    losses: np.ndarray
+    compile_seconds: float
+    step_seconds: float
+
+
+def run_layout(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    batches: Sequence[Batch],
+    *,
+    mesh: Mapping[str, int] | None = None,
+    layout: str = "2d",
+) -> LayoutRun:
+    """Train ``len(batches)`` steps with a `gopherlite.train.Trainer` on one mesh and layout.
+
+    Args:
+      model_config: The model.
+      train_config: Seed, optimizer, batch size (must equal each batch's rows).
+      batches: The global batches, in order.
+      mesh: Degrees for `gopherlite.sharding.make_mesh` (missing axes are 1; one may be -1);
+        None: the first device alone.
+      layout: A `gopherlite.sharding.LAYOUTS` name.
+
+    Returns:
+      The run's losses and timings.
+    """
+    device_mesh = None if mesh is None else make_mesh(**{a: mesh.get(a, 1) for a in AXES})
+    trainer = Trainer(model_config, train_config, mesh=device_mesh, layout=layout)
+    compile_seconds = trainer.compile(batches[0])
+    losses, seconds = [], []
+    for batch in batches:
+        start = time.perf_counter()
+        loss = trainer.train_step(batch)["loss"]
+        losses.append(float(jax.device_get(loss)))
+        seconds.append(time.perf_counter() - start)
+    degrees = {axis: int(trainer.mesh.shape[axis]) for axis in AXES}
+    shape = ",".join(f"{a}={d}" for a, d in degrees.items() if d > 1)
+    name = SINGLE_DEVICE if mesh is None else f"{layout} {shape or '1 device'}"
+    return LayoutRun(
+        name=name,
+        layout=layout,
+        mesh=degrees,
+        losses=np.asarray(losses),
+        compile_seconds=compile_seconds,
+        step_seconds=float(np.median(seconds)),
+    )
+
+
+def compare_layouts(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    batches: Sequence[Batch],
+    runs: Sequence[tuple[str, Mapping[str, int]]],
+) -> list[LayoutRun]:
+    """Train the same batches on one device and under each (layout, mesh).
+
+    Args:
+      model_config: The model (every sharded dimension must divide its mesh axes).
+      train_config: Shared training settings (same seed, so the same initial parameters).
+      batches: The global batches, identical for every run.
+      runs: ``(layout, degrees)`` pairs, e.g. ``[("2d", {"data": 2, "fsdp": 2, "tensor": 2})]``.
+
+    Returns:
+      The single-device run first, then one `LayoutRun` per entry of ``runs``.
+    """
+    results = [run_layout(model_config, train_config, batches)]
+    for layout, mesh in runs:
+        results.append(run_layout(model_config, train_config, batches, mesh=mesh, layout=layout))
+    return results
+
+
+def max_relative_difference(runs: Sequence[LayoutRun]) -> dict[str, float]:
+    """Largest ``|loss − reference| / |reference|`` of each run against the first run.
+
+    Args:
+      runs: From `compare_layouts` (the first is the single-device reference).
+
+    Returns:
+      Run name → its largest relative difference over the steps.
+    """
+    reference = runs[0].losses
+    return {
+        run.name: float(np.max(np.abs(run.losses - reference) / np.abs(reference))) for run in runs
+    }
