@@ -10,6 +10,7 @@ builder's device grids, and a mesh of the wrong size must show the package's err
 go to a kept temporary folder whose path is printed.
 """
 
+import importlib
 import re
 import tempfile
 from pathlib import Path
@@ -67,7 +68,9 @@ def test_chapter_runs_in_lab_and_its_widgets_respond(path, browser, lab_server, 
         assert not failures, "a cell failed:\n" + "\n\n".join(failures)
 
         _answer_a_quiz_question(page, shots)
-        CHAPTER_CHECKS.get(path.stem, lambda _page, _shots: None)(page, shots)
+        check = chapter_check(path.stem)
+        if check is not None:
+            check(page, shots)
     finally:
         page.screenshot(path=shots / "9-last.png")
         page.close()
@@ -196,3 +199,21 @@ CHAPTER_CHECKS = {
     "06_bfloat16_stochastic_rounding": _check_precision_explorers,
     "07_mesh_sharding": _check_mesh_builder,
 }
+
+
+def chapter_check(stem):
+    """The widget check for a chapter: listed above, or ``check`` in ``checks/<name>.py``.
+
+    A new chapter ``NN_name`` registers its check in its own module ``tests/browser/checks/
+    name.py`` (a function ``check(page, shots)``), so chapters do not share one file.
+    """
+    if stem in CHAPTER_CHECKS:
+        return CHAPTER_CHECKS[stem]
+    name = stem.split("_", 1)[1]
+    try:
+        module = importlib.import_module(f"tests.browser.checks.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"tests.browser.checks.{name}":
+            raise
+        return None
+    return module.check
