@@ -165,15 +165,9 @@ class ModelConfig:
         Returns:
           FLOPs per token.
         """
-        L = self.max_seq_len if seq_len is None else seq_len
-        hk = self.n_heads * self.d_head
-        relative = self.position == "relative"
-        per_layer = 2 * 4 * self.d_model * hk
-        per_layer += (2 * self.d_model * hk) if relative else 0
-        per_layer += 2 * L * hk * (3 if relative else 2)
-        per_layer += 2 * 2 * self.d_model * self.d_ff
-        forward = self.n_layers * per_layer + 2 * self.d_model * self.vocab_size
-        return float(forward * (3 if training else 1))
+        from gopherlite.counts import flops_breakdown  # the terms, one by one
+
+        return float(sum(part.value for part in flops_breakdown(self, seq_len, training=training)))
 
 
 def table1_label(n: int) -> str:

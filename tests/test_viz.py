@@ -1,5 +1,6 @@
 """`workbook.viz`: shared display rules, the architecture figures and explorers (chapter 00),
-and the tokenization views (chapter 02)."""
+and the tokenization views (chapter 02). Their numbers are tested in tests/test_counts.py and
+tests/experiments/."""
 
 import html
 import math
@@ -7,12 +8,13 @@ import math
 import plotly.graph_objects as go
 import pytest
 
-from gopherlite import PRESETS, ModelConfig, Tokenizer
+from gopherlite import PRESETS
 from gopherlite.config import TABLE1_LABELS
+from gopherlite.counts import flops_breakdown, param_breakdown, total_params
+from gopherlite.workbook.experiments.tokenization import NORMALIZATIONS, VocabMeasurement
 from gopherlite.workbook.viz import architecture, common, tokenization
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-SMALL_PRESETS = [name for name in PRESETS if name != "280b"]  # 280B takes seconds to build
 
 
 @pytest.fixture
@@ -56,67 +58,20 @@ def test_show_pairs_a_widget_with_static_html(shown):
     assert "<p>note</p>" in bundle["text/html"] and "plotly" in bundle["text/html"]
 
 
-# --- architecture: closed forms against the real model --------------------------------------
+# --- architecture figures (the numbers: tests/test_counts.py, tests/experiments/) ----------
 
 
-@pytest.mark.parametrize("name", SMALL_PRESETS)
-def test_param_breakdown_matches_the_model(name):
-    config = PRESETS[name]
-    assert architecture.total_params(config) == config.num_params()
-
-
-@pytest.mark.parametrize(
-    "config",
-    [
-        PRESETS["280b"].replace(n_layers=1),  # 280B's widths; the count is linear in layers
-        PRESETS["tiny"].replace(position="absolute", norm="layer"),
-        ModelConfig(n_layers=3, n_heads=5, d_head=24, d_model=96, vocab_size=777, d_ff=200),
-        ModelConfig(
-            n_layers=2,
-            n_heads=3,
-            d_head=16,
-            d_model=64,
-            vocab_size=300,
-            position="absolute",
-            max_seq_len=40,
-        ),
-    ],
-    ids=["280b-widths", "gpt2-style", "odd-shapes", "absolute"],
-)
-def test_param_breakdown_matches_the_model_for_other_shapes(config):
-    assert architecture.total_params(config) == config.num_params()
-
-
-def test_param_breakdown_parts():
-    parts = {p.label: p.value for p in architecture.param_breakdown(PRESETS["44m"])}
-    assert parts["token embedding (tied with output)"] == 32_000 * 512
-    assert parts["feed-forward"] == 8 * 2 * 512 * 2048
-    assert "position table (absolute)" not in parts  # relative attention has none
-
-
-@pytest.mark.parametrize("name", list(PRESETS))
-@pytest.mark.parametrize("seq_len", [None, 128, 8192])
-@pytest.mark.parametrize("training", [True, False])
-def test_flops_breakdown_sums_to_flops_per_token(name, seq_len, training):
-    config = PRESETS[name]
-    parts = architecture.flops_breakdown(config, seq_len, training=training)
-    expected = config.flops_per_token(seq_len, training=training)
-    assert math.isclose(sum(p.value for p in parts), expected, rel_tol=1e-12)
-
-
-def test_gopher_memory_is_two_and_a_half_tebibytes():
-    rows = architecture.memory_breakdown(architecture.total_params(PRESETS["280b"]))
-    gopher = next(p for p in rows if p.label.startswith("Gopher"))
-    assert 2.5 <= gopher.value / 2**40 < 2.6  # Gopher Sec. 3.3: "2.5 TiB"
-
-
-def test_family_rows_match_table_1():
-    rows = {row["preset"]: row for row in architecture.family_rows()}
-    for name, label in TABLE1_LABELS.items():
-        assert rows[name]["label"] == label
-    assert rows["tiny"]["table1"] == "—"
+def test_family_table_marks_every_table_1_match():
     table = architecture.family_table_figure()
     assert sum("✓" in cell for cell in table.data[0].cells.values[7]) == len(TABLE1_LABELS)
+
+
+def test_breakdown_figure_draws_the_library_counts():
+    config = PRESETS["tiny"]
+    fig = architecture.breakdown_figure(config, 512)
+    assert list(fig.data[0].x) == [p.value for p in param_breakdown(config)]
+    assert list(fig.data[1].x) == [p.value for p in flops_breakdown(config, 512)]
+    assert "1.38M parameters" in fig.layout.title.text
 
 
 def test_family_and_share_figures():
@@ -135,7 +90,7 @@ def test_layer_slider_updates_the_readout_and_the_figure():
     before_x = explorer.figure.data[0].x
     assert "43,663,872" in explorer.param_readout.value
     explorer.sliders["n_layers"].value = 12
-    expected = architecture.total_params(PRESETS["44m"].replace(n_layers=12))
+    expected = total_params(PRESETS["44m"].replace(n_layers=12))
     assert f"{expected:,}" in explorer.param_readout.value
     assert explorer.figure.data[0].x != before_x
     assert "57.3M parameters" in explorer.figure.layout.title.text
@@ -205,31 +160,11 @@ def test_playground_redraws_on_typing(small_tokenizer, shown):
     assert WIDGET_MIME in shown[0]._repr_mimebundle_()
 
 
-def test_sweep_measures_each_size(tokenizer_training_text):
-    text, heldout = tokenizer_training_text[:100_000], tokenizer_training_text[-20_000:]
-    measurements, tokenizers = tokenization.sweep_vocab_sizes(text, heldout, [400, 800])
-    assert [m.vocab_size for m in measurements] == [400, 800]
-    assert all(isinstance(t, Tokenizer) for t in tokenizers.values())
-    assert measurements[1].bytes_per_token > measurements[0].bytes_per_token
-    assert all(m.train_seconds > 0 for m in measurements)
+def test_vocab_sweep_figure_draws_each_size():
+    measurements = [VocabMeasurement(400, 0.5, 2.5, 0.1), VocabMeasurement(800, 0.9, 2.9, 0.05)]
     fig = tokenization.vocab_sweep_figure(measurements)
     assert list(fig.data[0].x) == [400, 800]
-
-
-@pytest.mark.parametrize("name", list(tokenization.NORMALIZATIONS))
-@pytest.mark.parametrize("text", ["ﬁne  x²\n\tＡ①", "  lead and trail  ", "", "   ", "Cafe\u0301"])
-def test_normalize_segments_align_both_texts(name, text):
-    normalized, segments = tokenization.normalize(text, name)
-    assert "".join(old for old, _ in segments) == text
-    assert "".join(new for _, new in segments) == normalized
-
-
-def test_normalization_rules():
-    text = "x²  ﬁ\nA"
-    assert tokenization.normalize(text, "identity (gopherlite: text kept as is)")[0] == text
-    assert tokenization.normalize(text, "nfkc (Gopher's tokenizer)")[0] == "x2 fi\nA"
-    assert tokenization.normalize(text, "nmt_nfkc (SentencePiece's default)")[0] == "x2 fi A"
-    assert tokenization.normalize(text, "nmt_nfkc_cf (default + case folding)")[0] == "x2 fi a"
+    assert list(fig.data[0].y) == [2.5, 2.9] and list(fig.data[1].y) == [0.5, 0.9]
 
 
 def test_normalization_explorer(shown):
@@ -239,4 +174,4 @@ def test_normalization_explorer(shown):
     assert "No change" in explorer.output.value
     explorer.show()
     fallback = shown[0]._repr_mimebundle_()["text/html"]
-    assert all(html.escape(name) in fallback for name in tokenization.NORMALIZATIONS)
+    assert all(html.escape(name) in fallback for name in NORMALIZATIONS)

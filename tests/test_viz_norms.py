@@ -1,58 +1,17 @@
-"""Chapter 05's figures: norm invariances against the formulas, speed bars, training curves."""
+"""Chapter 05's figures: norm invariances, speed bars, training curves (the numbers:
+tests/experiments/test_norms.py)."""
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from gopherlite.workbook.experiments.norms import invariance_case, sample_features
 from gopherlite.workbook.experiments.variants import NormComparison, NormTiming, TrainedVariant
 from gopherlite.workbook.viz import norms
 
 
-def test_sample_features():
-    for kind in norms.DISTRIBUTIONS:
-        x = norms.sample_features(kind, 64, seed=1)
-        assert x.shape == (64,) and x.dtype == np.float32
-    assert norms.sample_features("outlier", 16)[0] == 8.0
-    assert np.abs(norms.sample_features("uniform", 1000)).max() <= np.sqrt(3)
-    with pytest.raises(ValueError, match="Unknown distribution"):
-        norms.sample_features("cauchy")
-
-
-def test_normalise_matches_the_formulas():
-    x = norms.sample_features("normal", 32, seed=2) + 0.7
-    out = norms.normalise(x, eps=1e-5)
-    x64 = x.astype(np.float64)
-    rms = x64 / np.sqrt(np.mean(x64**2) + 1e-5)
-    centred = x64 - x64.mean()
-    layer = centred / np.sqrt(np.mean(centred**2) + 1e-5)
-    np.testing.assert_allclose(out["RMSNorm"], rms, rtol=1e-5)
-    np.testing.assert_allclose(out["LayerNorm"], layer, rtol=1e-5, atol=1e-6)
-
-
-def test_norm_stats():
-    s = norms.norm_stats(np.array([1.0, 3.0]))
-    assert (s.mean, s.std) == (2.0, 1.0)
-    assert s.rms == pytest.approx(np.sqrt(s.mean**2 + s.std**2))
-
-
-def test_both_norms_ignore_scale_only_layer_norm_ignores_shift():
-    x = norms.sample_features("normal", 32)
-    scaled = norms.invariance_case(x, shift=0.0, scale=7.0)
-    # Not exactly 0: eps = 1e-5 inside the square root weighs slightly less after scaling.
-    assert scaled.change("LayerNorm") < 1e-4 and scaled.change("RMSNorm") < 1e-4
-    shifted = norms.invariance_case(x, shift=3.0, scale=1.0)
-    assert shifted.change("LayerNorm") < 1e-4
-    assert shifted.change("RMSNorm") > 0.5
-    # A large shift drives RMSNorm's output towards the constant vector of ones.
-    far = norms.invariance_case(x, shift=1000.0, scale=1.0)
-    np.testing.assert_allclose(far.outputs["RMSNorm"], 1.0, atol=5e-3)  # 1 + x/1000
-    # With a tiny scale, eps (inside the square root) dominates and invariance breaks.
-    tiny = norms.invariance_case(x, shift=0.0, scale=1e-3)
-    assert tiny.change("RMSNorm") > 0.5 and tiny.change("LayerNorm") > 0.5
-
-
 def test_invariance_figure_traces():
-    fig = norms.invariance_figure(norms.invariance_case(norms.sample_features(), 1.0, 2.0))
+    fig = norms.invariance_figure(invariance_case(sample_features(), 1.0, 2.0))
     assert [type(t) for t in fig.data] == [go.Bar, go.Bar, go.Scatter, go.Bar, go.Scatter]
     assert "Largest output change" in fig.layout.title.text
 

@@ -1,44 +1,19 @@
-"""Chapter 08's pieces: the power-law fit, the live loss plot and the sampling playground."""
+"""Chapter 08's pieces: the scaling figure, the live loss plot and the sampling playground (the
+fit itself: tests/experiments/test_scaling.py)."""
 
-import numpy as np
 import plotly.graph_objects as go
-import pytest
 from flax import nnx
 
 from gopherlite.config import ModelConfig
 from gopherlite.nn import GopherLM
+from gopherlite.workbook.experiments.scaling import fit_power_law
 from gopherlite.workbook.viz import training
 from gopherlite.workbook.viz.common import WithFallback, static_html
 
 
-def test_fit_recovers_a_known_power_law_with_offset():
-    n_N = np.geomspace(1e4, 1e8, 9)
-    loss_N = 40.0 * n_N**-0.3 + 1.7
-    fit = training.fit_power_law(n_N, loss_N)
-    assert fit.alpha == pytest.approx(0.3, rel=1e-2)
-    assert fit.a == pytest.approx(40.0, rel=5e-2)
-    assert fit.c == pytest.approx(1.7, abs=1e-2)
-    np.testing.assert_allclose(fit.predict(n_N), loss_N, rtol=1e-3)
-
-
-def test_straight_line_fit_is_exact_in_log_log():
-    n_N = np.array([1e3, 1e4, 1e5])
-    fit = training.fit_power_law(n_N, 9.0 * n_N**-0.25, offset=False)
-    assert (fit.a, fit.alpha, fit.c) == (pytest.approx(9.0), pytest.approx(0.25), 0.0)
-    assert fit.rmse < 1e-9
-    assert "N^(−0.250)" in str(fit)
-
-
-def test_fit_rejects_bad_input():
-    with pytest.raises(ValueError, match="positive"):
-        training.fit_power_law([1.0, -2.0], [3.0, 2.0])
-    with pytest.raises(ValueError, match="≥ 2 sizes"):
-        training.fit_power_law([1.0], [3.0])
-
-
 def test_scaling_figure_draws_points_and_fit():
     n_N, loss_N = [1e3, 1e4, 1e5], [5.0, 4.0, 3.2]
-    fit = training.fit_power_law(n_N, loss_N, offset=False)
+    fit = fit_power_law(n_N, loss_N, offset=False)
     fig = training.scaling_figure(n_N, loss_N, ["a", "b", "c"], fit)
     assert len(fig.data) == 2 and fig.layout.xaxis.type == "log" == fig.layout.yaxis.type
     assert list(fig.data[0].text) == ["a", "b", "c"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from gopherlite import PRESETS
-from gopherlite.workbook.viz.architecture import total_params
+from gopherlite.counts import total_params
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 RUN_ALL_TIMEOUT_MS = 300_000

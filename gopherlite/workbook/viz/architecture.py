@@ -1,10 +1,10 @@
-"""Where a Gopher-family model's parameters, FLOPs and memory go (chapter 00).
+"""Drawing where a Gopher-family model's parameters, FLOPs and memory go (chapter 00).
 
-The counts here are closed-form, so sliders respond instantly even for 280B; the tests check
-that they equal ``ModelConfig.num_params()`` (which builds the real model under
-``nnx.eval_shape``) and ``ModelConfig.flops_per_token()`` exactly.
+The numbers come from the library and the chapter's experiments: `gopherlite.counts`
+(parameters from the real model's shapes, FLOPs from the terms ``flops_per_token`` adds up)
+and `gopherlite.workbook.experiments.architecture` (the family table, FLOP shares, memory
+rows and the explorer's readouts). This module only draws them.
 
-* :func:`param_breakdown`, :func:`flops_breakdown`, :func:`memory_breakdown`: the numbers.
 * :func:`breakdown_figure`, :func:`family_table_figure`, :func:`family_figure`,
   :func:`flops_share_figure`: static plotly figures.
 * :class:`ArchitectureExplorer`: sliders for layers, d_model, heads, key/value size,
@@ -14,15 +14,15 @@ that they equal ``ModelConfig.num_params()`` (which builds the real model under
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections.abc import Mapping
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from gopherlite.config import PRESETS, TABLE1_LABELS, ModelConfig, table1_label
+from gopherlite.config import PRESETS, ModelConfig, table1_label
+from gopherlite.counts import Part, flops_breakdown, param_breakdown
+from gopherlite.workbook.experiments.architecture import cost_summary, family_rows, flops_shares
 from gopherlite.workbook.viz.common import (
     COMPONENT_COLORS,
     Explorer,
@@ -32,116 +32,6 @@ from gopherlite.workbook.viz.common import (
     html_table,
     style,
 )
-
-GOPHER_TRAINING_TOKENS = 300e9  # every Table 1 model saw 300B tokens (G Sec. 3.2)
-TPU_V3_CORE_BYTES = 16 * 2**30  # 16 GiB of memory per TPUv3 core (G Sec. 3.3)
-
-# Bytes per parameter of the memory rows (weights alone, no activations).
-MEMORY_RULES: tuple[tuple[str, int], ...] = (
-    ("weights, bfloat16 (2 B/param)", 2),
-    ("weights, float32 (4 B/param)", 4),
-    ("Gopher: bf16 weights + fp32 Adam m, v (10 B/param)", 10),
-    ("fp32 weights, gradients, Adam m, v (16 B/param)", 16),
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class Part:
-    """One component's share of a total.
-
-    Attributes:
-      label: Human-readable name, e.g. ``"attention q, k, v, o"``.
-      kind: Colour key in ``COMPONENT_COLORS`` (``"embedding"``, ``"attention"``...).
-      value: Its parameters, FLOPs or bytes.
-    """
-
-    label: str
-    kind: str
-    value: float
-
-
-def param_breakdown(config: ModelConfig) -> list[Part]:
-    """Count the parameters of each part of `GopherLM` in closed form.
-
-    With D = d_model, H·K = n_heads · d_head, F = d_ff, V = vocab_size and n = n_layers:
-    embedding V·D (tied, counted once); per layer the q, k, v, o projections 4·D·H·K, the
-    relative position keys W_kR D·H·K and the u, v biases 2·H·K (relative attention only), the
-    feed-forward 2·D·F; norm scales D for each of 2·n + 1 norms (twice that for LayerNorm,
-    which also has a bias); a learned D-wide table of max_seq_len rows for absolute positions.
-
-    Args:
-      config: The model's shape.
-
-    Returns:
-      Non-empty parts in a fixed order; their values sum to ``config.num_params()``.
-    """
-    D, HK, n = config.d_model, config.n_heads * config.d_head, config.n_layers
-    relative = config.position == "relative"
-    norm_params = D * (2 if config.norm == "layer" else 1)
-    parts = [
-        Part("token embedding (tied with output)", "embedding", config.vocab_size * D),
-        Part("position table (absolute)", "position", 0 if relative else config.max_seq_len * D),
-        Part("attention q, k, v, o", "attention", n * 4 * D * HK),
-        Part("relative position keys W_kR", "position", n * D * HK if relative else 0),
-        Part("u, v biases", "position", n * 2 * HK if relative else 0),
-        Part("feed-forward", "feed_forward", n * 2 * D * config.d_ff),
-        Part("norm scales", "norm", (2 * n + 1) * norm_params),
-    ]
-    return [part for part in parts if part.value]
-
-
-def total_params(config: ModelConfig) -> int:
-    """All parameters of `GopherLM` (closed form; equals ``config.num_params()``).
-
-    Args:
-      config: The model's shape.
-
-    Returns:
-      The parameter count.
-    """
-    return int(sum(part.value for part in param_breakdown(config)))
-
-
-def flops_breakdown(
-    config: ModelConfig, seq_len: int | None = None, *, training: bool = True
-) -> list[Part]:
-    """Split ``config.flops_per_token`` into its terms (Chinchilla's accounting, App. F).
-
-    Args:
-      config: The model's shape.
-      seq_len: Window length; ``None`` means ``config.max_seq_len``.
-      training: Forward and backward (3×) if True, forward only if False.
-
-    Returns:
-      Non-empty parts; their values sum to ``config.flops_per_token(seq_len, training=...)``.
-    """
-    L = config.max_seq_len if seq_len is None else seq_len
-    D, HK, n = config.d_model, config.n_heads * config.d_head, config.n_layers
-    relative = config.position == "relative"
-    passes = 3 if training else 1
-    parts = [
-        Part("attention q, k, v, o", "attention", n * 2 * 4 * D * HK),
-        Part("relative position keys W_kR", "position", n * 2 * D * HK if relative else 0),
-        Part("attention scores and values", "scores", n * 2 * L * HK * (3 if relative else 2)),
-        Part("feed-forward", "feed_forward", n * 2 * 2 * D * config.d_ff),
-        Part("output logits", "logits", 2 * D * config.vocab_size),
-    ]
-    return [Part(p.label, p.kind, float(p.value * passes)) for p in parts if p.value]
-
-
-def memory_breakdown(n_params: int) -> list[Part]:
-    """Bytes needed to hold the weights (and optimizer state) under common layouts.
-
-    At 280B parameters the Gopher row (bf16 weights plus fp32 Adam moments, 10 bytes per
-    parameter) gives 2.5 TiB, the figure Gopher Sec. 3.3 quotes.
-
-    Args:
-      n_params: Parameter count.
-
-    Returns:
-      One part per row of ``MEMORY_RULES``.
-    """
-    return [Part(label, "embedding", float(n_params * nbytes)) for label, nbytes in MEMORY_RULES]
 
 
 def breakdown_figure(config: ModelConfig, seq_len: int | None = None) -> go.Figure:
@@ -165,37 +55,6 @@ def breakdown_figure(config: ModelConfig, seq_len: int | None = None) -> go.Figu
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(showticklabels=False)
     return style(fig, height=520, title=_breakdown_title(config), margin={"r": 110})
-
-
-def family_rows(presets: Mapping[str, ModelConfig] = PRESETS) -> list[dict[str, object]]:
-    """The Gopher family as computed here, next to Table 1's labels.
-
-    Args:
-      presets: Named configs; those in ``TABLE1_LABELS`` get their Table 1 label.
-
-    Returns:
-      One dict per preset: shape, ``params``, ``label`` (our count formatted as Table 1 does),
-      ``table1`` (the paper's label or ``"—"``), ``flops_per_token`` and ``training_flops``
-      (for Gopher's 300B tokens, at the preset's own context length).
-    """
-    rows = []
-    for name, config in presets.items():
-        n = total_params(config)
-        rows.append(
-            {
-                "preset": name,
-                "n_layers": config.n_layers,
-                "n_heads": config.n_heads,
-                "d_head": config.d_head,
-                "d_model": config.d_model,
-                "params": n,
-                "label": table1_label(n),
-                "table1": TABLE1_LABELS.get(name, "—"),
-                "flops_per_token": config.flops_per_token(),
-                "training_flops": config.flops_per_token() * GOPHER_TRAINING_TOKENS,
-            }
-        )
-    return rows
 
 
 def family_table_figure(presets: Mapping[str, ModelConfig] = PRESETS) -> go.Figure:
@@ -286,7 +145,7 @@ def flops_share_figure(seq_len: int, presets: Mapping[str, ModelConfig] = PRESET
       The figure, one trace per component label.
     """
     fig = go.Figure()
-    for label, kind, shares in _shares(seq_len, presets):
+    for label, kind, shares in flops_shares(seq_len, presets):
         fig.add_trace(
             go.Bar(
                 x=list(presets), y=shares, name=label,
@@ -447,7 +306,7 @@ class FlopsShareExplorer(Explorer):
         seq_len = self.context.value
         with self.figure.batch_update():
             for trace, (_, _, shares) in zip(
-                self.figure.data, _shares(seq_len, PRESETS), strict=True
+                self.figure.data, flops_shares(seq_len, PRESETS), strict=True
             ):
                 trace.y = shares
             self.figure.layout.title.text = f"Where the compute goes at context {seq_len:,}"
@@ -455,22 +314,6 @@ class FlopsShareExplorer(Explorer):
     def static(self) -> list[go.Figure | str]:
         """The figure for the current context length."""
         return [flops_share_figure(self.context.value)]
-
-
-def _shares(seq_len: int, presets: Mapping[str, ModelConfig]) -> list[tuple[str, str, list[float]]]:
-    """Per FLOP component (label, kind), each preset's percentage share at ``seq_len``."""
-    per_preset = [{p.label: p for p in flops_breakdown(c, seq_len)} for c in presets.values()]
-    labels: dict[str, str] = {}
-    for parts in per_preset:
-        labels.update({label: part.kind for label, part in parts.items()})
-    out = []
-    for label, kind in labels.items():
-        shares = []
-        for parts in per_preset:
-            total = sum(part.value for part in parts.values())
-            shares.append(100 * parts[label].value / total if label in parts else 0.0)
-        out.append((label, kind, shares))
-    return out
 
 
 def _bar_data(parts: list[Part]) -> dict[str, object]:
@@ -487,14 +330,15 @@ def _bar_data(parts: list[Part]) -> dict[str, object]:
 
 
 def _breakdown_title(config: ModelConfig) -> str:
+    costs = cost_summary(config)
     return (
-        f"{format_count(total_params(config))} parameters · "
-        f"{format_flops(config.flops_per_token())} per training token"
+        f"{format_count(costs.params)} parameters · "
+        f"{format_flops(costs.flops_per_token)} per training token"
     )
 
 
 def _param_html(config: ModelConfig) -> str:
-    n = total_params(config)
+    n = cost_summary(config).params
     return (
         f'<div style="font-size: 1.3em"><b>Parameters:</b> '
         f'<span class="gl-param-value">{n:,}</span> (≈ {table1_label(n)})</div>'
@@ -502,23 +346,17 @@ def _param_html(config: ModelConfig) -> str:
 
 
 def _costs_html(config: ModelConfig) -> str:
-    n = total_params(config)
-    non_embedding = n - config.vocab_size * config.d_model
-    flops = config.flops_per_token()
-    gopher_state = n * 10
+    costs = cost_summary(config)
     rows = [
-        ("non-embedding parameters", f"{non_embedding:,}"),
-        ("training FLOPs per token", f"{flops:.3g}"),
-        ("6 × parameters (rule of thumb)", f"{6 * n:.3g}"),
-        ("FLOPs for 300B training tokens", f"{flops * GOPHER_TRAINING_TOKENS:.3g}"),
-        *((part.label, format_bytes(part.value)) for part in memory_breakdown(n)),
-        (
-            "TPUv3 cores (16 GiB) for Gopher's state",
-            f"{math.ceil(gopher_state / TPU_V3_CORE_BYTES):,}",
-        ),
+        ("non-embedding parameters", f"{costs.non_embedding_params:,}"),
+        ("training FLOPs per token", f"{costs.flops_per_token:.3g}"),
+        ("6 × parameters (rule of thumb)", f"{costs.six_n:.3g}"),
+        ("FLOPs for 300B training tokens", f"{costs.training_flops:.3g}"),
+        *((part.label, format_bytes(part.value)) for part in costs.memory),
+        ("TPUv3 cores (16 GiB) for Gopher's state", f"{costs.tpu_v3_cores:,}"),
         (
             "n_heads × key/value size : d_model",
-            f"{config.n_heads * config.d_head:,} : {config.d_model:,}",
+            f"{costs.attention_width:,} : {config.d_model:,}",
         ),
     ]
     return html_table(("quantity", "value"), rows)

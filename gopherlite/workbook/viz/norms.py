@@ -1,12 +1,14 @@
-"""Seeing RMSNorm next to LayerNorm: invariances, speed, training curves (chapter 05).
+"""Drawing RMSNorm next to LayerNorm: invariances, speed, training curves (chapter 05).
 
 LayerNorm subtracts the mean of the features and divides by their standard deviation;
 RMSNorm (Zhang & Sennrich 2019) only divides by their root mean square, which Gopher uses
-instead (Rae et al. 2021, Sec. 3.1). Both are unchanged when the input is multiplied by a
-positive number; only LayerNorm is unchanged when a constant is added to every feature.
+instead (Rae et al. 2021, Sec. 3.1). The invariance cases and statistics come from
+`gopherlite.workbook.experiments.norms`, the timings and training runs from
+`gopherlite.workbook.experiments.variants`, the curves from
+`gopherlite.workbook.experiments.curves`; this module draws them.
 
-* :func:`sample_features`, :func:`norm_stats`, :func:`invariance_figure` and
-  :class:`InvarianceExplorer`: shift and scale an input vector and compare the two outputs.
+* :func:`invariance_figure`, :func:`stats_html` and :class:`InvarianceExplorer`: shift and
+  scale an input vector and compare the two outputs.
 * :func:`speed_figure`, :func:`speed_table_html`: timings from
   `gopherlite.workbook.experiments.variants.norm_speed`.
 * :func:`training_figure`, :class:`TrainingCurvesExplorer`: loss curves from
@@ -15,136 +17,27 @@ positive number; only LayerNorm is unchanged when a constant is added to every f
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import ipywidgets as widgets
-import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from gopherlite.nn.norm import layer_norm, rms_norm
+from gopherlite.workbook.experiments.curves import loss_curves
+from gopherlite.workbook.experiments.norms import (
+    DISTRIBUTIONS,
+    InvarianceCase,
+    invariance_case,
+    norm_stats,
+    sample_features,
+    speed_pairs,
+)
 from gopherlite.workbook.experiments.variants import NormComparison, NormTiming
-from gopherlite.workbook.viz.attention import smooth
 from gopherlite.workbook.viz.common import PALETTE, Explorer, html_table, style
 
-Distribution = Literal["normal", "uniform", "outlier"]
-DISTRIBUTIONS: tuple[Distribution, ...] = ("normal", "uniform", "outlier")
-EPS = 1e-5  # gopherlite's default norm_eps (inside the square root)
 _COLORS = {"input": PALETTE[7], "LayerNorm": PALETTE[1], "RMSNorm": PALETTE[0]}
-
-
-def sample_features(kind: Distribution = "normal", d: int = 32, seed: int = 0) -> np.ndarray:
-    """A feature vector to normalise.
-
-    Args:
-      kind: ``"normal"`` (standard normal), ``"uniform"`` (unit variance, on ±√3), or
-        ``"outlier"`` (standard normal with feature 0 set to 8, like the few huge
-        activation features seen in large Transformers).
-      d: Number of features.
-      seed: Seed.
-
-    Returns:
-      float32 ``[d]``.
-    """
-    rng = np.random.default_rng(seed)
-    if kind == "normal":
-        x_D = rng.normal(size=d)
-    elif kind == "uniform":
-        x_D = rng.uniform(-np.sqrt(3), np.sqrt(3), size=d)
-    elif kind == "outlier":
-        x_D = rng.normal(size=d)
-        x_D[0] = 8.0
-    else:
-        raise ValueError(f"Unknown distribution {kind!r}; choose one of {DISTRIBUTIONS}.")
-    return x_D.astype(np.float32)
-
-
-def normalise(x_D: np.ndarray, eps: float = EPS) -> dict[str, np.ndarray]:
-    """Both norms of a vector, with unit gain and zero bias (`gopherlite.nn.norm`).
-
-    Args:
-      x_D: Features.
-      eps: Epsilon inside the square root.
-
-    Returns:
-      ``{"LayerNorm": ..., "RMSNorm": ...}``, float32 ``[d]`` each.
-    """
-    x = jnp.asarray(x_D, jnp.float32)
-    ones, zeros = jnp.ones_like(x), jnp.zeros_like(x)
-    return {
-        "LayerNorm": np.asarray(layer_norm(x, ones, zeros, eps)),
-        "RMSNorm": np.asarray(rms_norm(x, ones, eps)),
-    }
-
-
-@dataclasses.dataclass(frozen=True)
-class Stats:
-    """Summary of a feature vector.
-
-    Attributes:
-      mean: Mean of the features.
-      std: Standard deviation (population).
-      rms: Root mean square, ``sqrt(mean(x²)) = sqrt(mean² + std²)``.
-    """
-
-    mean: float
-    std: float
-    rms: float
-
-
-def norm_stats(x_D: np.ndarray) -> Stats:
-    """Mean, standard deviation and root mean square of a vector.
-
-    Args:
-      x_D: Features.
-
-    Returns:
-      The statistics (float64).
-    """
-    x = np.asarray(x_D, np.float64)
-    return Stats(float(x.mean()), float(x.std()), float(np.sqrt(np.mean(x**2))))
-
-
-@dataclasses.dataclass(frozen=True)
-class InvarianceCase:
-    """An input before and after ``scale · x + shift``, and both norms of each.
-
-    Attributes:
-      base: The untouched input x.
-      moved: ``scale · x + shift``.
-      outputs: Norm name → output for ``moved``.
-      reference: Norm name → output for ``base``.
-    """
-
-    base: np.ndarray
-    moved: np.ndarray
-    outputs: dict[str, np.ndarray]
-    reference: dict[str, np.ndarray]
-
-    def change(self, name: str) -> float:
-        """Largest change of a norm's output caused by the shift and scale."""
-        return float(np.max(np.abs(self.outputs[name] - self.reference[name])))
-
-
-def invariance_case(
-    x_D: np.ndarray, shift: float, scale: float, eps: float = EPS
-) -> InvarianceCase:
-    """Apply ``scale · x + shift`` and normalise before and after.
-
-    Args:
-      x_D: The input.
-      shift: Added to every feature.
-      scale: Multiplies every feature.
-      eps: Epsilon of both norms.
-
-    Returns:
-      The case.
-    """
-    moved = (scale * np.asarray(x_D, np.float32) + shift).astype(np.float32)
-    return InvarianceCase(x_D, moved, normalise(moved, eps), normalise(x_D, eps))
 
 
 def invariance_figure(case: InvarianceCase) -> go.Figure:
@@ -337,17 +230,11 @@ def speed_table_html(timings: Sequence[NormTiming]) -> str:
     Returns:
       The HTML table (ratio > 1: RMSNorm is faster).
     """
-    by_key = {(t.mode, t.tokens, t.d_model, t.kind): t.seconds for t in timings}
-    rows = []
-    for mode, tokens, d_model in dict.fromkeys(k[:3] for k in by_key):
-        rms, layer = (
-            by_key[(mode, tokens, d_model, "rms")],
-            by_key[(mode, tokens, d_model, "layer")],
-        )
-        rows.append(
-            [mode, f"{tokens:,} × {d_model}", f"{1e6 * rms:.1f}", f"{1e6 * layer:.1f}",
-             f"{layer / rms:.2f}×"]
-        )  # fmt: skip
+    rows = [
+        [p.mode, f"{p.tokens:,} × {p.d_model}", f"{1e6 * p.rms_seconds:.1f}",
+         f"{1e6 * p.layer_seconds:.1f}", f"{p.ratio:.2f}×"]
+        for p in speed_pairs(timings)
+    ]  # fmt: skip
     return html_table(["mode", "size", "RMSNorm µs", "LayerNorm µs", "LayerNorm / RMSNorm"], rows)
 
 
@@ -368,16 +255,13 @@ def training_figure(
       The figure, one line per run.
     """
     names = list(histories)
-    first = np.array([r["loss"] for r in histories[names[0]]], np.float64)
+    curves = loss_curves(histories, window=window, difference=difference)
     fig = go.Figure()
-    for i, name in enumerate(names):
-        steps = [r["step"] for r in histories[name]]
-        loss = np.array([r["loss"] for r in histories[name]], np.float64)
-        y = loss - first[: len(loss)] if difference else loss
+    for i, (name, (steps, y)) in enumerate(curves.items()):
         fig.add_trace(
             go.Scatter(
                 x=steps,
-                y=smooth(y, window),
+                y=y,
                 mode="lines",
                 name=name if not difference else f"{name} − {names[0]}",
                 line={"color": _COLORS.get(name, PALETTE[i % len(PALETTE)])},

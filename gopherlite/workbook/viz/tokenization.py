@@ -1,63 +1,35 @@
-"""Seeing tokenization: coloured pieces, a playground, vocabulary sweeps, normalisation (ch. 01).
+"""Drawing tokenization: coloured pieces, a playground, vocabulary sweeps, normalisation (ch. 02).
+
+The sweep and the normalisation come from `gopherlite.workbook.experiments.tokenization`,
+piece statistics from `gopherlite.data.tokenizer.Tokenizer.stats`; this module draws them.
 
 * :func:`pieces_html`: text as coloured token pieces, each with its id; byte-fallback pieces
   get a dashed red outline.
 * :class:`TokenizerPlayground`: type text, pick a vocabulary, see the pieces and statistics.
-* :func:`sweep_vocab_sizes` and :func:`vocab_sweep_figure`: train one tokenizer per vocabulary
-  size, measure training time and held-out bytes per token, and plot both.
-* :func:`normalize` and :class:`NormalizationExplorer`: what SentencePiece's normalisation
-  rules (NFKC and friends) do to text before it is tokenized.
+* :func:`vocab_sweep_figure`: training time and held-out bytes per token against vocabulary
+  size, from `experiments.tokenization.sweep_vocab_sizes`.
+* :func:`changes_html` and :class:`NormalizationExplorer`: what SentencePiece's normalisation
+  rules (`experiments.tokenization.normalize`) do to text before it is tokenized.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import html
-import time
 from collections.abc import Mapping, Sequence
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
-import sentencepiece as spm
 from plotly.subplots import make_subplots
 
 from gopherlite.data.tokenizer import Tokenizer
+from gopherlite.workbook.experiments.tokenization import NORMALIZATIONS, VocabMeasurement, normalize
 from gopherlite.workbook.viz.common import PALETTE, Explorer, html_table, style
-
-# Rule name -> settings of SentencePiece's normalizer. "identity" with whitespace kept is what
-# gopherlite's Tokenizer uses; nmt_nfkc with extra whitespace removed is SentencePiece's default.
-NORMALIZATIONS: dict[str, dict[str, object]] = {
-    "identity (gopherlite: text kept as is)": {
-        "rule_name": "identity",
-        "remove_extra_whitespaces": False,
-    },
-    "nfkc (Gopher's tokenizer)": {"rule_name": "nfkc"},
-    "nmt_nfkc (SentencePiece's default)": {"rule_name": "nmt_nfkc"},
-    "nmt_nfkc_cf (default + case folding)": {"rule_name": "nmt_nfkc_cf"},
-}
 
 _VISIBLE = {" ": "▁", "\n": "↵", "\t": "⇥"}
 _PIECE_STYLE = (
     "display: inline-block; margin: 1px; padding: 0 3px; border-radius: 4px; "
     "font-family: monospace; line-height: 1.9; white-space: pre"
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class VocabMeasurement:
-    """One tokenizer of a vocabulary sweep.
-
-    Attributes:
-      vocab_size: Pieces in the vocabulary.
-      train_seconds: Wall-clock training time.
-      bytes_per_token: UTF-8 bytes per token on the held-out text (higher = more compression).
-      byte_fallback_fraction: Share of held-out tokens that are raw byte pieces.
-    """
-
-    vocab_size: int
-    train_seconds: float
-    bytes_per_token: float
-    byte_fallback_fraction: float
 
 
 def token_color(token_id: int) -> str:
@@ -175,39 +147,11 @@ class TokenizerPlayground(Explorer):
         return parts
 
 
-def sweep_vocab_sizes(
-    train_text: str, heldout_text: str, vocab_sizes: Sequence[int]
-) -> tuple[list[VocabMeasurement], dict[int, Tokenizer]]:
-    """Train one tokenizer per vocabulary size and measure it.
-
-    Args:
-      train_text: Training text.
-      heldout_text: Text the tokenizers did not see, for bytes per token.
-      vocab_sizes: Vocabulary sizes to try.
-
-    Returns:
-      The measurements (in the order given) and the trained tokenizers by size.
-    """
-    measurements, tokenizers = [], {}
-    for vocab_size in vocab_sizes:
-        start = time.perf_counter()
-        tokenizer = Tokenizer.train(train_text, vocab_size=vocab_size)
-        seconds = time.perf_counter() - start
-        stats = tokenizer.stats(heldout_text)
-        measurements.append(
-            VocabMeasurement(
-                vocab_size, seconds, stats.bytes_per_token, stats.byte_fallback_fraction
-            )
-        )
-        tokenizers[vocab_size] = tokenizer
-    return measurements, tokenizers
-
-
 def vocab_sweep_figure(measurements: Sequence[VocabMeasurement]) -> go.Figure:
     """Held-out bytes per token and training time against vocabulary size (log axis).
 
     Args:
-      measurements: From :func:`sweep_vocab_sizes`.
+      measurements: From `gopherlite.workbook.experiments.tokenization.sweep_vocab_sizes`.
 
     Returns:
       A two-panel figure.
@@ -241,39 +185,12 @@ def vocab_sweep_figure(measurements: Sequence[VocabMeasurement]) -> go.Figure:
     return style(fig, height=380, showlegend=False, title="Bigger vocabularies, shorter sequences")
 
 
-def normalize(text: str, name: str) -> tuple[str, list[tuple[str, str]]]:
-    """Apply one of SentencePiece's normalisations, as a trainer with that setting would.
-
-    Args:
-      text: Any text.
-      name: A key of ``NORMALIZATIONS``.
-
-    Returns:
-      The normalised text (spaces as spaces, no dummy prefix, so it compares with ``text``)
-      and its alignment: consecutive ``(original, normalised)`` segments that concatenate to
-      ``text`` and to the normalised text (SentencePiece's own offsets, not a diff).
-    """
-    normalizer = spm.SentencePieceNormalizer(
-        add_dummy_prefix=False, escape_whitespaces=False, **NORMALIZATIONS[name]
-    )
-    normalized, offsets = normalizer.normalize(text, with_offsets=True)
-    # offsets[j] is where normalised character j starts in `text`; characters that share a
-    # start (e.g. "fi" from the ligature "\ufb01") form one segment.
-    starts = [j for j in range(len(normalized)) if j == 0 or offsets[j] != offsets[j - 1]]
-    segments = [(text[: offsets[0]], "")] if offsets[0] > 0 else []  # removed leading text
-    for k, j in enumerate(starts):
-        end = starts[k + 1] if k + 1 < len(starts) else len(normalized)
-        segments.append((text[offsets[j] : offsets[end]], normalized[j:end]))
-    if offsets[len(normalized)] < len(text):
-        segments.append((text[offsets[len(normalized)] :], ""))  # removed trailing text
-    return normalized, segments
-
-
 def changes_html(segments: Sequence[tuple[str, str]], *, max_rows: int = 40) -> str:
     """Show normalised text with every changed segment highlighted, and list the changes.
 
     Args:
-      segments: ``(original, normalised)`` pairs from :func:`normalize`.
+      segments: ``(original, normalised)`` pairs from
+        `gopherlite.workbook.experiments.tokenization.normalize`.
       max_rows: Longest list of changes to show.
 
     Returns:
