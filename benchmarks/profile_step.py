@@ -18,12 +18,9 @@ import argparse
 import os
 import pathlib
 
-import jax
-
-from gopherlite.bench import machine_info, random_batch
+from gopherlite.bench import machine_info, random_batch, warm_trainer
 from gopherlite.bench.profiling import format_profile, profile_step, summarize
 from gopherlite.config import get_preset
-from gopherlite.train import TrainConfig, Trainer
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,13 +40,8 @@ def main() -> None:
     args = parse_args()
     config = get_preset(args.preset).replace(scan_layers=args.scan_layers)
     batch = random_batch(config.vocab_size, args.batch_size, args.seq_len)
-    trainer = Trainer(
-        config,
-        TrainConfig(batch_size=args.batch_size, seq_len=args.seq_len, precision=args.precision),
-    )
-    trainer.compile(batch)
-    for _ in range(2):
-        jax.block_until_ready(trainer.train_step(batch))
+    trainer, _ = warm_trainer(config, batch, args.precision)
+    trainer.timed_step(batch)
     machine = machine_info()
     ops = profile_step(lambda: trainer.train_step(batch), trainer.compiled_text(), args.steps)
     total = summarize(ops)["total"]

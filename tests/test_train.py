@@ -177,3 +177,60 @@ def test_resuming_with_another_precision_policy_is_refused(tmp_path):
     other = TrainConfig(steps=2, batch_size=4, checkpoint_every=2, precision="bf16_sr")
     with pytest.raises(CheckpointError, match="precision: 'bf16_rne' there, 'bf16_sr' here"):
         train(CFG, other, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+
+
+def _heldout():
+    rng = np.random.default_rng(7)
+    docs = [rng.integers(4, 32, rng.integers(5, 40)).tolist() for _ in range(8)]
+    return pack(docs, window=16, separator_id=3, pad_id=0, num_bytes=800)
+
+
+def test_held_out_evaluation_follows_its_own_schedule(tmp_path):
+    """Records fall where either schedule is due; evaluations only where ``eval_every`` is."""
+    cfg = TrainConfig(steps=9, batch_size=4, log_every=2, eval_every=3, checkpoint_every=100)
+    result = train(
+        CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, heldout=_heldout(),
+        progress=False,
+    )  # fmt: skip
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 3, 4, 6, 8, 9]
+    assert [r["step"] for r in records if "eval_bits_per_byte" in r] == [3, 6, 9]
+    assert all(np.isfinite(r["loss"]) for r in records)  # training metrics in every record
+    assert result.final_eval["eval_bits_per_byte"] == records[-1]["eval_bits_per_byte"]
+
+
+def test_resuming_a_finished_run_returns_without_compiling(tmp_path, monkeypatch):
+    cfg = TrainConfig(steps=4, batch_size=4, log_every=2, checkpoint_every=100)
+    first = train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+
+    def no_compile(self, batch):
+        raise AssertionError("a finished run compiled a step")
+
+    monkeypatch.setattr(Trainer, "compile", no_compile)
+    again = train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+    assert again.trainer.step == 4 and again.history == first.history
+    assert _leaves_equal(again.trainer.state, first.trainer.state)
+
+
+def test_extending_a_finished_run_says_the_schedule_is_stretched(tmp_path, capsys):
+    cfg = TrainConfig(steps=4, batch_size=4, checkpoint_every=100)
+    train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+    capsys.readouterr()
+    longer = TrainConfig(steps=6, batch_size=4, checkpoint_every=100)
+    result = train(CFG, longer, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "Resuming at step 4 of a run planned for 4 steps: the learning-rate schedule is "
+        "stretched from step 4 to 6."
+    ]
+    assert result.trainer.step == 6
+
+
+def test_steps_yields_timed_results_up_to_the_last_step():
+    from gopherlite.train.loop import steps
+
+    trainer = Trainer(CFG, TrainConfig(steps=3, batch_size=4))
+    results = list(steps(trainer, _iterator(), 3, timed=True))
+    assert [(r.step, r.last) for r in results] == [(1, False), (2, False), (3, True)]
+    assert all(r.seconds > 0 and np.isfinite(float(r.metrics["loss"])) for r in results)
+    assert trainer.step == 3

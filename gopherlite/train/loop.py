@@ -1,29 +1,30 @@
-"""The training loop: resume, step, log, evaluate and checkpoint a run (G Sec. 3.2)."""
+"""The training loop: resume, step, then log, evaluate and checkpoint through hooks (G Sec. 3.2).
+
+`steps` is the one loop over optimiser steps: it yields each step's `StepResult`, optionally
+timed. `train` resumes a run folder, builds the hooks (`gopherlite.train.hooks`) and feeds them
+every step; the chapters' studies and the bench call `steps` or `Trainer.timed_step` instead of
+writing their own loops.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import pathlib
-import time
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Iterator
 from typing import Any
 
-import jax
-import numpy as np
 from jax.sharding import Mesh
-from tqdm.auto import tqdm
 
 from gopherlite.checkpoint import Checkpointer, CheckpointError
 from gopherlite.config import ModelConfig
 from gopherlite.data.batches import Batch, PackedWindows
 from gopherlite.evaluate import evaluate
 from gopherlite.hardware import peak_flops
-from gopherlite.sharding import (
-    Layout,
-)
+from gopherlite.sharding import Layout
 from gopherlite.train.config import TrainConfig
+from gopherlite.train.hooks import Callback, Checkpoints, MetricsLog, Progress, StepResult
 from gopherlite.train.step import Trainer
 
 
@@ -40,9 +41,6 @@ class TrainResult:
     trainer: Trainer
     history: list[dict[str, Any]]
     final_eval: dict[str, Any] | None
-
-
-Callback = Callable[[dict[str, Any]], None]
 
 
 def run_meta(trainer: Trainer, data_position: dict[str, Any], extra: dict[str, Any]) -> dict:
@@ -84,10 +82,14 @@ def _check_same_run(meta: dict[str, Any], trainer: Trainer, directory: pathlib.P
         )
 
 
-def _rewrite_metrics(path: pathlib.Path, keep_through_step: int) -> None:
-    """Drop records past the restored step (written by the interrupted run), atomically."""
+def _rewrite_metrics(path: pathlib.Path, keep_through_step: int) -> list[dict[str, Any]]:
+    """Drop records past the restored step (written by the interrupted run), atomically.
+
+    Returns:
+      The records kept.
+    """
     if not path.exists():
-        return
+        return []
     kept = [
         line
         for line in path.read_text().splitlines()
@@ -96,6 +98,31 @@ def _rewrite_metrics(path: pathlib.Path, keep_through_step: int) -> None:
     tmp = path.with_suffix(".jsonl.tmp")
     tmp.write_text("".join(line + "\n" for line in kept))
     tmp.replace(path)
+    return [json.loads(line) for line in kept]
+
+
+def steps(
+    trainer: Trainer, data: Iterator[Batch], last_step: int, *, timed: bool = False
+) -> Iterator[StepResult]:
+    """Take optimiser steps from the trainer's current step up to ``last_step``.
+
+    Args:
+      trainer: A trainer (compiled or not; the first step compiles it otherwise).
+      data: Batches of this process's rows, one per step.
+      last_step: The step to stop after.
+      timed: Wait for every step and report its wall-clock time (for studies and the bench);
+        False lets steps be dispatched ahead of the host.
+
+    Yields:
+      One `StepResult` per step.
+    """
+    for step in range(trainer.step + 1, last_step + 1):
+        batch = next(data)
+        if timed:
+            metrics, seconds = trainer.timed_step(batch)
+        else:
+            metrics, seconds = trainer.train_step(batch), None
+        yield StepResult(step, step == last_step, metrics, seconds)
 
 
 def train(
@@ -117,7 +144,10 @@ def train(
     With ``out_dir``, the run resumes from the folder's latest checkpoint when there is one
     (model, optimizer and data position), appends one JSON record per logged step to
     ``out_dir/metrics.jsonl``, and checkpoints every ``checkpoint_every`` steps and at the end.
-    An interrupted run resumed this way ends bit-identical to an uninterrupted one.
+    An interrupted run resumed this way ends bit-identical to an uninterrupted one. A run
+    already at ``train_config.steps`` returns without compiling a step; resuming with more
+    steps than the run was planned for says, on stderr, that the learning-rate schedule is
+    stretched from the resumed step.
 
     Args:
       model_config: The model's shape.
@@ -134,10 +164,11 @@ def train(
       layout: Sharding layout name (see `gopherlite.sharding.LAYOUTS`).
 
     Returns:
-      The trainer, the logged history and the final evaluation.
+      The trainer, the logged history (earlier records of a resumed run included) and the
+      final evaluation.
     """
     trainer = Trainer(model_config, train_config, mesh=mesh, layout=layout)
-    checkpointer, metrics_path = None, None
+    checkpointer, metrics_path, earlier = None, None, []
     if out_dir is not None:
         out_dir = pathlib.Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -148,7 +179,15 @@ def train(
             state, meta = checkpointer.restore(trainer.abstract_state())
             trainer.load_state(state)
             data.restore(meta["data_position"])
-            _rewrite_metrics(metrics_path, trainer.step)
+            earlier = _rewrite_metrics(metrics_path, trainer.step)
+            planned = meta["train_config"].get("steps", train_config.steps)
+            if trainer.step < train_config.steps and planned != train_config.steps:
+                print(
+                    f"Resuming at step {trainer.step} of a run planned for {planned} steps: the "
+                    f"learning-rate schedule is stretched from step {trainer.step} to "
+                    f"{train_config.steps}.",
+                    file=sys.stderr,
+                )
 
     def save() -> None:
         if checkpointer is not None:
@@ -156,67 +195,45 @@ def train(
                 trainer.step, trainer.state, run_meta(trainer, data.position(), meta_extra or {})
             )
 
-    def log(record: dict[str, Any]) -> None:
-        history.append(record)
-        if metrics_path is not None:
-            with metrics_path.open("a") as f:
-                f.write(json.dumps(record) + "\n")
-        for callback in callbacks:
-            callback(record)
-
     def held_out_eval() -> dict[str, Any]:
         result = evaluate(trainer.model, heldout, batch_size=train_config.batch_size).to_dict()
         return {f"eval_{k}": v for k, v in result.items()}
 
-    history: list[dict[str, Any]] = []
-    start = trainer.step
-    first = next(data)
-    compile_seconds = trainer.compile(first)
-    peak, peak_source = peak_flops(list(trainer.mesh.devices.flat))
-    tokens_per_step = train_config.batch_size * trainer.seq_len
-    flops_per_token = model_config.flops_per_token(trainer.seq_len)
-    bar = tqdm(total=train_config.steps, initial=start, disable=not progress, desc="train")
-
-    pending: list[dict[str, jax.Array]] = []
-    tokens_since, clock = 0, time.perf_counter()
-    batch: Batch | None = first
-    for step in range(start + 1, train_config.steps + 1):
-        batch = batch if batch is not None else next(data)
-        pending.append(trainer.train_step(batch))
-        tokens_since += tokens_per_step
-        batch = None
-        if step % train_config.log_every == 0 or step == train_config.steps:
-            fetched = jax.device_get(pending)
-            elapsed = time.perf_counter() - clock
-            loss = float(np.mean([m["loss"] for m in fetched]))
-            tokens_per_second = tokens_since / elapsed
-            record = {
-                "step": step,
-                "loss": loss,
-                "bits_per_byte": loss / math.log(2) / bytes_per_token,
-                "tokens_per_second": tokens_per_second,
-                "mfu": tokens_per_second * flops_per_token / peak,
-                "learning_rate": float(fetched[-1]["learning_rate"]),
-                "grad_norm": float(fetched[-1]["grad_norm"]),
-                "peak_flops_source": peak_source,
-                "compile_seconds": compile_seconds,
-            }
-            if (
-                heldout is not None
-                and train_config.eval_every
-                and step % train_config.eval_every == 0
-            ):
-                record |= held_out_eval()
-            log(record)
-            bar.set_postfix(loss=f"{loss:.3f}", bpb=f"{record['bits_per_byte']:.3f}")
-            pending, tokens_since, clock = [], 0, time.perf_counter()
-        if step % train_config.checkpoint_every == 0:
-            save()
-        bar.update(1)
-    bar.close()
+    log = None
+    if trainer.step < train_config.steps:
+        first = next(data)
+        compile_seconds = trainer.compile(first)
+        log = MetricsLog(
+            log_every=train_config.log_every,
+            eval_every=train_config.eval_every,
+            held_out=held_out_eval if heldout is not None else None,
+            bytes_per_token=bytes_per_token,
+            tokens_per_step=train_config.batch_size * trainer.seq_len,
+            flops_per_token=model_config.flops_per_token(trainer.seq_len),
+            peak_flops=peak_flops(list(trainer.mesh.devices.flat)),
+            compile_seconds=compile_seconds,
+            path=metrics_path,
+            callbacks=callbacks,
+        )
+        bar = Progress(train_config.steps, trainer.step, log, enabled=progress)
+        hooks = (log, Checkpoints(train_config.checkpoint_every, save), bar)
+        try:
+            batches = _chain(first, data)
+            for result in steps(trainer, batches, train_config.steps):
+                for hook in hooks:
+                    hook(result)
+        finally:
+            bar.bar.close()
     if checkpointer is not None and checkpointer.latest_step() != trainer.step:
         save()
     final_eval = held_out_eval() if heldout is not None else None
     if checkpointer is not None:
         checkpointer.close()
+    history = earlier + (log.history if log is not None else [])
     return TrainResult(trainer, history, final_eval)
+
+
+def _chain(first: Batch, rest: Iterator[Batch]) -> Iterator[Batch]:
+    """The batch the step was compiled with, then the iterator's next ones."""
+    yield first
+    yield from rest

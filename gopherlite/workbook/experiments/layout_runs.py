@@ -11,16 +11,15 @@ the multi-device tests check them with ``np.testing.assert_allclose(..., rtol=1e
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Mapping, Sequence
 
-import jax
 import numpy as np
 
 from gopherlite.config import ModelConfig
 from gopherlite.data.batches import Batch
 from gopherlite.sharding import AXES, make_mesh
 from gopherlite.train import TrainConfig, Trainer
+from gopherlite.train.loop import steps
 
 SINGLE_DEVICE = "1 device"
 
@@ -70,12 +69,9 @@ def run_layout(
     device_mesh = None if mesh is None else make_mesh(**{a: mesh.get(a, 1) for a in AXES})
     trainer = Trainer(model_config, train_config, mesh=device_mesh, layout=layout)
     compile_seconds = trainer.compile(batches[0])
-    losses, seconds = [], []
-    for batch in batches:
-        start = time.perf_counter()
-        loss = trainer.train_step(batch)["loss"]
-        losses.append(float(jax.device_get(loss)))
-        seconds.append(time.perf_counter() - start)
+    results = list(steps(trainer, iter(batches), len(batches), timed=True))
+    losses = [float(r.metrics["loss"]) for r in results]
+    seconds = [r.seconds for r in results]
     degrees = {axis: int(trainer.mesh.shape[axis]) for axis in AXES}
     shape = ",".join(f"{a}={d}" for a, d in degrees.items() if d > 1)
     name = SINGLE_DEVICE if mesh is None else f"{layout} {shape or '1 device'}"

@@ -31,13 +31,12 @@ import pathlib
 import time
 from collections.abc import Callable, Sequence
 
-import jax
 import numpy as np
 
 from gopherlite.config import PRESETS, ModelConfig
 from gopherlite.costs import bytes_per_parameter
 from gopherlite.data.batches import BatchIterator, PackedWindows, pack_documents
-from gopherlite.evaluate import evaluate
+from gopherlite.evaluate import bits_per_byte, evaluate
 from gopherlite.precision import POLICIES
 from gopherlite.runs import load_documents
 from gopherlite.train import TrainConfig, Trainer
@@ -206,9 +205,8 @@ def train_side_by_side(
     for step in range(1, steps + 1):
         shift = step % len(runs)
         for run in runs[shift:] + runs[:shift]:
-            start = time.perf_counter()
-            metrics = jax.block_until_ready(run.trainer.train_step(batch))
-            run.step_seconds.append(time.perf_counter() - start)
+            metrics, seconds = run.trainer.timed_step(batch)
+            run.step_seconds.append(seconds)
             run.losses.append(float(metrics["loss"]))
         if step % eval_every == 0 or step == steps:
             loadavg.append((step, os.getloadavg()[0]))
@@ -244,7 +242,7 @@ def summarise(runs: Sequence[Run], bytes_per_token: float) -> list[dict]:
                 "seed": run.seed,
                 "final_heldout_bpb": run.heldout[-1][1],
                 "final_train_loss": float(np.mean(late)),
-                "final_train_bpb": float(np.mean(late)) / math.log(2) / bytes_per_token,
+                "final_train_bpb": bits_per_byte(float(np.mean(late)), 1, bytes_per_token),
                 "bytes_per_parameter": bytes_per_parameter(run.policy),
                 "step_seconds_median": float(np.median(seconds)),
                 "step_seconds_iqr": [float(q) for q in np.percentile(seconds, [25, 75])],
