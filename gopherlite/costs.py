@@ -100,6 +100,34 @@ class MemoryEstimate:
         return dataclasses.asdict(self)
 
 
+def zero_bytes_per_device(
+    policy: str, n_params: float, data_parallel: int, model_parallel: int = 1
+) -> dict[str, float]:
+    """Bytes per device when the optimizer state is sharded over data-parallel devices (ZeRO).
+
+    Parameters and gradients are split over the ``model_parallel`` devices of one model
+    replica (Megatron-style tensor parallelism) and replicated across the ``data_parallel``
+    replicas; the optimizer state (Adam's moments, and the master copy when there is one) is
+    split over all ``model_parallel · data_parallel`` devices (Rajbhandari et al. 2020, ZeRO
+    stage 1; Gopher G Sec. 3.3 used both). Activations are not counted.
+
+    Args:
+      policy: Policy name.
+      n_params: Model parameters.
+      data_parallel: Data-parallel replicas sharing the optimizer state.
+      model_parallel: Devices one replica's parameters are split over.
+
+    Returns:
+      Bytes per device of ``replicated`` (parameters and gradients), ``sharded`` (optimizer
+      state) and ``total``.
+    """
+    per = bytes_per_parameter(policy)
+    replicated = n_params * (per["params"] + per["gradients"]) / model_parallel
+    optimizer = per["adam_moments"] + per["master_copy"]
+    sharded = n_params * optimizer / (data_parallel * model_parallel)
+    return {"replicated": replicated, "sharded": sharded, "total": replicated + sharded}
+
+
 @functools.lru_cache(maxsize=8)
 def abstract_train_state(model_config: ModelConfig, precision: str = "fp32") -> nnx.State:
     """Shapes, dtypes and logical axis names of a ``(model, optimizer)`` train state.

@@ -8,7 +8,7 @@ import pytest
 from flax import nnx
 
 from gopherlite import ModelConfig
-from gopherlite.costs import bytes_per_parameter
+from gopherlite.costs import bytes_per_parameter, zero_bytes_per_device
 from gopherlite.precision import POLICIES, get_policy
 from gopherlite.train import TrainConfig, build_model_and_optimizer
 
@@ -48,3 +48,13 @@ def test_bytes_per_parameter_match_the_train_state(precision):
         == (expected["master_copy"] + expected["adam_moments"]) * n
     )
     assert _bytes(nnx.eval_shape(grads)) == expected["gradients"] * n
+
+
+def test_model_parallelism_divides_the_replicated_part():
+    n = 280e9
+    one = zero_bytes_per_device("bf16_master", n, 1024)
+    split = zero_bytes_per_device("bf16_master", n, 1024, model_parallel=16)
+    assert split["replicated"] == pytest.approx(one["replicated"] / 16)
+    assert split["sharded"] == pytest.approx(one["sharded"] / 16)
+    assert one["replicated"] == pytest.approx(4 * n)  # bf16 params + bf16 grads
+    assert one["sharded"] == pytest.approx(12 * n / 1024)  # Adam moments + master copy

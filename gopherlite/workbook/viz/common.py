@@ -171,6 +171,21 @@ def html_table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def tint(color: str, amount: float) -> str:
+    """``color`` mixed with white.
+
+    Args:
+      color: A ``#rrggbb`` colour.
+      amount: 0 gives white, 1 the colour itself.
+
+    Returns:
+      An ``rgb(r,g,b)`` string.
+    """
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    mix = [round(255 + (c - 255) * amount) for c in (r, g, b)]
+    return f"rgb({mix[0]},{mix[1]},{mix[2]})"
+
+
 def format_count(n: float) -> str:
     """Format a count with a unit: ``43.7M``, ``1.37B``, ``280B``, ``2.05k``.
 

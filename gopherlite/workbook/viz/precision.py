@@ -1,535 +1,35 @@
-"""Seeing bfloat16: bit layouts, rounding that stalls, and five precision policies (chapter 06).
+"""Rounding that stalls and five precision policies, drawn (chapter 06).
 
 Gopher trained its largest models with bfloat16 parameters (Rae et al. 2021, Sec. 3.2 and
-App. C). bfloat16 keeps float32's 8-bit exponent (so its range) but only 7 stored mantissa bits
-(so about 2-3 significant decimal digits); float16 spends its 16 bits the other way round.
+App. C); this module draws what `gopherlite.workbook.experiments` and `gopherlite.costs` compute.
 
-* :func:`bit_fields`, :func:`decode`, :func:`bits_figure`, :func:`bits_html`,
-  :func:`ranges_html` and :class:`BitExplorer`: type a number and see its sign, exponent and
-  mantissa bits in float32, bfloat16 and float16, the value each stores and the rounding error.
-* :func:`accumulate`, :func:`accumulation_figure` and :class:`AccumulationExplorer`: add many
-  tiny updates to a bfloat16 number with round-to-nearest and with stochastic rounding
-  (`gopherlite.precision.stochastic_round`), computed with a jitted ``lax.scan``.
-* :func:`memory_figure`, :func:`zero_bytes_per_device`, :func:`sharding_figure`,
-  :func:`comparison_figure` and :func:`comparison_html`: bytes per parameter of each policy,
-  per device under ZeRO sharding, and the runs of `gopherlite.workbook.experiments.precision_study`.
+* :func:`accumulation_figure`, :func:`accumulation_html` and :class:`AccumulationExplorer`: many
+  tiny updates added to a bfloat16 number with round-to-nearest and with stochastic rounding
+  (`gopherlite.workbook.experiments.float_bits.accumulate`).
+* :func:`memory_figure` and :func:`sharding_figure`: bytes per parameter of each policy
+  (`gopherlite.costs.bytes_per_parameter`) and per device under ZeRO sharding
+  (`gopherlite.costs.zero_bytes_per_device`).
+* :func:`comparison_figure` and :func:`comparison_html`: the runs of
+  `gopherlite.workbook.experiments.precision_study`.
+
+Bit layouts of a single number are drawn by `gopherlite.workbook.viz.float_bits`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import html
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ipywidgets as widgets
-import jax
-import jax.numpy as jnp
-import ml_dtypes
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from gopherlite.costs import bytes_per_parameter
-from gopherlite.precision import POLICIES, stochastic_round
-from gopherlite.workbook.viz.common import PALETTE, Explorer, html_table, style
-
-
-@dataclasses.dataclass(frozen=True)
-class FloatFormat:
-    """A binary floating-point format: 1 sign bit, then exponent bits, then mantissa bits.
-
-    Attributes:
-      name: ``"float32"``, ``"bfloat16"`` or ``"float16"``.
-      dtype: The NumPy dtype (bfloat16 from ``ml_dtypes``).
-      exponent_bits: Width of the biased exponent.
-      mantissa_bits: Stored fraction bits (the leading 1 of a normal number is implicit).
-    """
-
-    name: str
-    dtype: Any
-    exponent_bits: int
-    mantissa_bits: int
-
-    @property
-    def total_bits(self) -> int:
-        """Bits of one number."""
-        return 1 + self.exponent_bits + self.mantissa_bits
-
-    @property
-    def bias(self) -> int:
-        """The exponent bias: a stored exponent e means 2^(e − bias)."""
-        return 2 ** (self.exponent_bits - 1) - 1
-
-
-FORMATS: dict[str, FloatFormat] = {
-    f.name: f
-    for f in (
-        FloatFormat("float32", np.dtype(np.float32), 8, 23),
-        FloatFormat("bfloat16", np.dtype(ml_dtypes.bfloat16), 8, 7),
-        FloatFormat("float16", np.dtype(np.float16), 5, 10),
-    )
-}
-_UINT = {16: np.uint16, 32: np.uint32}
-_FIELD_COLORS = {"sign": PALETTE[5], "exponent": PALETTE[0], "mantissa": PALETTE[2]}
-
-
-@dataclasses.dataclass(frozen=True)
-class BitFields:
-    """One number stored in one format, taken apart.
-
-    Attributes:
-      format: The format.
-      x: The number asked for (a Python float).
-      stored: The value the format stores: ``x`` rounded to nearest (ties to even).
-      bits: The encoding as a string of ``"0"``/``"1"``, sign bit first.
-      sign: The sign bit.
-      exponent: The biased exponent field.
-      mantissa: The mantissa (fraction) field.
-    """
-
-    format: FloatFormat
-    x: float
-    stored: float
-    bits: str
-    sign: int
-    exponent: int
-    mantissa: int
-
-    @property
-    def kind(self) -> str:
-        """``"zero"``, ``"subnormal"``, ``"normal"``, ``"inf"`` or ``"nan"``."""
-        top = 2**self.format.exponent_bits - 1
-        if self.exponent == top:
-            return "nan" if self.mantissa else "inf"
-        if self.exponent == 0:
-            return "subnormal" if self.mantissa else "zero"
-        return "normal"
-
-    @property
-    def abs_error(self) -> float:
-        """``|stored − x|`` (nan where either is nan, inf on overflow)."""
-        if math.isinf(self.x) and self.stored == self.x:
-            return 0.0
-        return abs(self.stored - self.x)
-
-    @property
-    def rel_error(self) -> float:
-        """``|stored − x| / |x|`` (nan for x = 0 or non-finite x)."""
-        if self.x == 0 or not math.isfinite(self.x):
-            return math.nan
-        return self.abs_error / abs(self.x)
-
-
-def bit_fields(x: float, format_name: str) -> BitFields:
-    """Round ``x`` to a format (nearest, ties to even) and split the encoding into its fields.
-
-    Args:
-      x: Any Python float, including ±0, ±inf, nan and subnormals.
-      format_name: A key of `FORMATS`.
-
-    Returns:
-      The fields and the stored value.
-    """
-    fmt = FORMATS[format_name]
-    with np.errstate(over="ignore"):  # overflow to inf is what the format does
-        stored_0d = np.asarray(x, np.float64).astype(fmt.dtype)
-    code = int(stored_0d.view(_UINT[fmt.total_bits]))
-    bits = format(code, f"0{fmt.total_bits}b")
-    return BitFields(
-        format=fmt,
-        x=float(x),
-        stored=float(stored_0d),
-        bits=bits,
-        sign=int(bits[0]),
-        exponent=int(bits[1 : 1 + fmt.exponent_bits], 2),
-        mantissa=int(bits[1 + fmt.exponent_bits :], 2),
-    )
-
-
-def decode(sign: int, exponent: int, mantissa: int, format_name: str) -> float:
-    """The value of an encoding, from the IEEE 754 rules (independent of NumPy's casts).
-
-    Normal: (−1)^sign · (1 + mantissa / 2^m) · 2^(exponent − bias). Exponent 0: subnormal,
-    (−1)^sign · (mantissa / 2^m) · 2^(1 − bias), including ±0. All-ones exponent: ±inf when the
-    mantissa is 0, nan otherwise.
-
-    Args:
-      sign: Sign bit.
-      exponent: Biased exponent field.
-      mantissa: Mantissa field.
-      format_name: A key of `FORMATS`.
-
-    Returns:
-      The value as a Python float.
-    """
-    fmt = FORMATS[format_name]
-    if exponent == 2**fmt.exponent_bits - 1:
-        return math.nan if mantissa else (-math.inf if sign else math.inf)
-    if exponent == 0:
-        magnitude = mantissa * 2.0 ** (1 - fmt.bias - fmt.mantissa_bits)
-    else:
-        magnitude = (1 + mantissa / 2**fmt.mantissa_bits) * 2.0 ** (exponent - fmt.bias)
-    return -magnitude if sign else magnitude
-
-
-def _field_of(fmt: FloatFormat, position: int) -> str:
-    if position == 0:
-        return "sign"
-    return "exponent" if position <= fmt.exponent_bits else "mantissa"
-
-
-def _tint(color: str, amount: float) -> str:
-    """``color`` mixed with white: 0 is white, 1 the colour itself."""
-    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    mix = [round(255 + (c - 255) * amount) for c in (r, g, b)]
-    return f"rgb({mix[0]},{mix[1]},{mix[2]})"
-
-
-def _bits_colorscale() -> list[list[Any]]:
-    """A stepped colour scale for codes 0..5: field · 2 + bit (light for 0, full for 1)."""
-    colors = [
-        _tint(_FIELD_COLORS[field], amount)
-        for field in ("sign", "exponent", "mantissa")
-        for amount in (0.18, 0.85)
-    ]
-    scale = []
-    for code, color in enumerate(colors):
-        scale += [[code / 6, color], [(code + 1) / 6, color]]
-    return scale
-
-
-def bits_figure(x: float) -> go.Figure:
-    """A coloured grid of the bits of ``x`` in float32, bfloat16 and float16.
-
-    One row per format, sign bit on the left, aligned at the sign bit: bfloat16's row is the
-    left half of float32's (the same sign and exponent, the first 7 mantissa bits, rounded).
-    Colours mark the field (sign, exponent, mantissa); dark cells are 1s.
-
-    Args:
-      x: The number.
-
-    Returns:
-      A heatmap figure; its single trace's ``z_FxB`` holds the cell codes (field · 2 + bit,
-      None beyond a format's width) and ``text`` the bits.
-    """
-    names = list(FORMATS)
-    z_FxB: list[list[float | None]] = []
-    text_FxB: list[list[str]] = []
-    hover_FxB: list[list[str]] = []
-    for name in names:
-        fields, fmt = bit_fields(x, name), FORMATS[name]
-        z_row, text_row, hover_row = [], [], []
-        for position in range(32):
-            if position >= fmt.total_bits:
-                z_row.append(None)
-                text_row.append("")
-                hover_row.append("")
-                continue
-            field = _field_of(fmt, position)
-            bit = int(fields.bits[position])
-            z_row.append(2 * ("sign", "exponent", "mantissa").index(field) + bit)
-            text_row.append(str(bit))
-            hover_row.append(f"{name} bit {fmt.total_bits - 1 - position} ({field})")
-        z_FxB.append(z_row)
-        text_FxB.append(text_row)
-        hover_FxB.append(hover_row)
-    fig = go.Figure(
-        go.Heatmap(
-            z=z_FxB,
-            text=text_FxB,
-            customdata=hover_FxB,
-            texttemplate="%{text}",
-            hovertemplate="%{customdata}: %{text}<extra></extra>",
-            x=list(range(32)),
-            y=names,
-            zmin=0,
-            zmax=6,
-            colorscale=_bits_colorscale(),
-            showscale=False,
-            xgap=2,
-            ygap=4,
-        )
-    )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    legend = "  ".join(
-        f"<span style='color:{color}'>■</span> {field}" for field, color in _FIELD_COLORS.items()
-    )
-    return style(
-        fig,
-        height=230,
-        margin={"l": 80, "r": 20, "t": 60, "b": 20},
-        title={"text": f"Bits of x = {x!r}<br><sup>{legend} (dark = 1)</sup>"},
-    )
-
-
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.9g}"
-
-
-def bits_html(x: float) -> str:
-    """A table of what each format stores for ``x`` and how far it is off.
-
-    Args:
-      x: The number.
-
-    Returns:
-      An HTML table: format, bits (sign | exponent | mantissa), kind, exponent (unbiased),
-      stored value, absolute and relative rounding error.
-    """
-    rows = []
-    for name in FORMATS:
-        f = bit_fields(x, name)
-        e = f.format.exponent_bits
-        bits = f"{f.bits[0]} | {f.bits[1 : 1 + e]} | {f.bits[1 + e :]}"
-        unbiased = f.exponent - f.format.bias if f.kind == "normal" else "—"
-        if f.kind == "subnormal":
-            unbiased = 1 - f.format.bias
-        rel = "—" if math.isnan(f.rel_error) else f"{f.rel_error:.3g}"
-        rows.append([name, bits, f.kind, unbiased, _number(f.stored), _number(f.abs_error), rel])
-    header = ["format", "sign | exponent | mantissa", "kind", "2^", "stored", "abs error", "rel"]
-    return f"<p>x = <code>{html.escape(repr(x))}</code></p>" + html_table(header, rows)
-
-
-def ranges_html() -> str:
-    """Largest value, smallest normal and subnormal, and epsilon of each format.
-
-    Numbers come from ``ml_dtypes.finfo`` (the same as ``jnp.finfo``); ``digits`` is the
-    decimal precision, log10(2^(mantissa bits + 1)).
-
-    Returns:
-      An HTML table.
-    """
-    rows = []
-    for name, fmt in FORMATS.items():
-        info = ml_dtypes.finfo(fmt.dtype)
-        rows.append(
-            [
-                name,
-                f"1 + {fmt.exponent_bits} + {fmt.mantissa_bits}",
-                f"{float(info.max):.4g}",
-                f"{float(info.smallest_normal):.4g}",
-                f"{float(info.smallest_subnormal):.4g}",
-                f"{float(info.eps):.4g}",
-                f"{(fmt.mantissa_bits + 1) * math.log10(2):.1f}",
-            ]
-        )
-    header = ["format", "bits", "max", "smallest normal", "smallest subnormal", "eps", "digits"]
-    return html_table(header, rows)
-
-
-def parse_number(text: str) -> float:
-    """Parse a number typed by a learner: ``0.1``, ``-3e5``, ``inf``, ``nan``, ``-0``, ``2**-8``.
-
-    Args:
-      text: The text.
-
-    Returns:
-      The number.
-
-    Raises:
-      ValueError: the text is not a number.
-    """
-    cleaned = text.strip().replace("_", "")
-    if "**" in cleaned:  # a power of two (or any base) such as 2**-8 or 1+2**-8
-        parts = cleaned.split("+")
-        total = 0.0
-        for part in parts:
-            base, _, power = part.partition("**")
-            total += float(base) ** float(power) if power else float(base)
-        return total
-    return float(cleaned)
-
-
-class BitExplorer(Explorer):
-    """Type or slide a number; see its bits and rounding error in three formats.
-
-    CSS classes: the whole explorer ``gl-bits-explorer``, the text box ``gl-bits-text``, the
-    slider ``gl-bits-slider``, the readout ``gl-bits-readout``, the figure ``gl-bits-figure``.
-
-    Attributes:
-      text: Text box (accepts ``1e-3``, ``inf``, ``nan``, ``-0``, ``2**-8``, ``1+2**-8``).
-      slider: A slider over −10 … 10; moving it writes its value into the text box.
-      readout: The table from :func:`bits_html`.
-      figure: The ``FigureWidget`` of :func:`bits_figure`.
-      widget: The whole explorer.
-    """
-
-    def __init__(self, x: float = 0.1) -> None:
-        """Build the explorer.
-
-        Args:
-          x: The first number shown.
-        """
-        self.x = float(x)
-        self.text = widgets.Text(value=repr(self.x), description="x =", continuous_update=False)
-        self.text.add_class("gl-bits-text")
-        self.slider = widgets.FloatSlider(
-            value=max(-10.0, min(10.0, self.x)) if math.isfinite(self.x) else 0.0,
-            min=-10.0,
-            max=10.0,
-            step=0.01,
-            description="slide",
-            readout_format=".2f",
-        )
-        self.slider.add_class("gl-bits-slider")
-        self.readout = widgets.HTML(bits_html(self.x))
-        self.readout.add_class("gl-bits-readout")
-        self.figure = go.FigureWidget(bits_figure(self.x))
-        self.figure.add_class("gl-bits-figure")
-        self.widget = widgets.VBox(
-            [widgets.HBox([self.text, self.slider]), self.figure, self.readout]
-        )
-        self.widget.add_class("gl-bits-explorer")
-        self.text.observe(lambda change: self._typed(change["new"]), names="value")
-        self.slider.observe(lambda change: self._slid(change["new"]), names="value")
-
-    def _typed(self, text: str) -> None:
-        try:
-            value = parse_number(text)
-        except ValueError:
-            self.readout.value = f"<p>Not a number: <code>{html.escape(text)}</code></p>"
-            return
-        self.set_value(value)
-
-    def _slid(self, value: float) -> None:
-        self.text.value = f"{value:g}"  # triggers _typed
-
-    def set_value(self, x: float) -> None:
-        """Show the number ``x``.
-
-        Args:
-          x: The number.
-        """
-        self.x = float(x)
-        new = bits_figure(self.x)
-        self.readout.value = bits_html(self.x)
-        with self.figure.batch_update():
-            trace = self.figure.data[0]
-            trace.z, trace.text = new.data[0].z, new.data[0].text
-            trace.customdata = new.data[0].customdata
-            self.figure.layout.title.text = new.layout.title.text
-
-    def static(self) -> list[go.Figure | str]:
-        """The current number, plus 1 + 2⁻⁸ (lost by bfloat16), 70000 and 1e-6."""
-        parts: list[go.Figure | str] = [bits_figure(self.x), bits_html(self.x)]
-        for other in (1 + 2**-8, 70000.0, 1e-6):
-            parts += [bits_figure(other), bits_html(other)]
-        return parts
-
-
-@dataclasses.dataclass(frozen=True)
-class Accumulation:
-    """A bfloat16 value after many equal updates, by rounding rule.
-
-    Attributes:
-      update: The update size u added at every step.
-      start: The starting value.
-      steps_N: Step numbers 1 … N.
-      exact_N: The exact sum ``start + n·u`` (float64).
-      float32_N: The sum kept in float32.
-      nearest_N: The sum kept in bfloat16, rounded to nearest after every add.
-      stochastic_SxN: The sum kept in bfloat16 with stochastic rounding, one row per seed.
-    """
-
-    update: float
-    start: float
-    steps_N: np.ndarray
-    exact_N: np.ndarray
-    float32_N: np.ndarray
-    nearest_N: np.ndarray
-    stochastic_SxN: np.ndarray
-
-    @property
-    def stochastic_mean_N(self) -> np.ndarray:
-        """Mean over seeds of the stochastically rounded sums."""
-        return self.stochastic_SxN.mean(axis=0)
-
-    @property
-    def stochastic_std_N(self) -> np.ndarray:
-        """Standard deviation over seeds of the stochastically rounded sums."""
-        return self.stochastic_SxN.std(axis=0)
-
-
-def bfloat16_step(x: float) -> float:
-    """The gap from ``|x|`` to the next larger bfloat16 (one unit in the last place).
-
-    Args:
-      x: A finite number.
-
-    Returns:
-      The gap, e.g. 2⁻⁷ for x = 1.
-    """
-    b = np.asarray(abs(x), np.float64).astype(ml_dtypes.bfloat16)
-    up = np.nextafter(b, np.asarray(np.inf, ml_dtypes.bfloat16))
-    return float(up) - float(b)
-
-
-@functools.partial(jax.jit, static_argnames=("steps", "seeds"))
-def _accumulate(
-    update: jax.Array, start: jax.Array, key: jax.Array, *, steps: int, seeds: int
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """The three running sums of :func:`accumulate`, as one ``lax.scan`` over the steps."""
-    start16 = start.astype(jnp.bfloat16)
-
-    def step(
-        carry: tuple[jax.Array, jax.Array, jax.Array], n: jax.Array
-    ) -> tuple[tuple[jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array, jax.Array]]:
-        f32, nearest, stochastic_S = carry
-        f32 = f32 + update
-        nearest = (nearest.astype(jnp.float32) + update).astype(jnp.bfloat16)
-        stochastic_S = stochastic_round(
-            stochastic_S.astype(jnp.float32) + update, jax.random.fold_in(key, n)
-        )
-        carry = (f32, nearest, stochastic_S)
-        return carry, carry
-
-    init = (start, start16, jnp.full((seeds,), start16))
-    _, (f32_N, nearest_N, stochastic_NxS) = jax.lax.scan(step, init, jnp.arange(steps))
-    return f32_N, nearest_N, stochastic_NxS
-
-
-def accumulate(
-    update: float, steps: int = 1000, *, start: float = 1.0, seeds: int = 16, seed: int = 0
-) -> Accumulation:
-    """Add ``update`` to ``start`` ``steps`` times in float32 and in bfloat16, two ways.
-
-    Round-to-nearest gets stuck as soon as ``update`` is below half a bfloat16 step of the
-    running value: ``round(x + u) = x`` every time. Stochastic rounding rounds ``x + u`` up with
-    probability ``u / step``, so the sum grows by ``u`` per step on average. The whole run is
-    one jitted ``lax.scan`` (compiled once per ``steps`` and ``seeds``; a new ``update`` reuses
-    the compilation), vectorised over the seeds.
-
-    Args:
-      update: The update u added every step (a float32 add before rounding).
-      steps: Number of updates N.
-      start: Starting value.
-      seeds: Independent stochastic-rounding runs S.
-      seed: Seed of the rounding noise.
-
-    Returns:
-      The sums after every step.
-    """
-    f32_N, nearest_N, stochastic_NxS = _accumulate(
-        jnp.float32(update), jnp.float32(start), jax.random.key(seed), steps=steps, seeds=seeds
-    )
-    steps_N = np.arange(1, steps + 1)
-    return Accumulation(
-        update=float(update),
-        start=float(start),
-        steps_N=steps_N,
-        exact_N=start + steps_N * float(np.float32(update)),
-        float32_N=np.asarray(f32_N, np.float64),
-        nearest_N=np.asarray(nearest_N.astype(jnp.float32), np.float64),
-        stochastic_SxN=np.asarray(stochastic_NxS.astype(jnp.float32), np.float64).T,
-    )
+from gopherlite.costs import bytes_per_parameter, zero_bytes_per_device
+from gopherlite.precision import POLICIES
+from gopherlite.workbook.experiments.curves import smooth
+from gopherlite.workbook.experiments.float_bits import Accumulation, accumulate, bfloat16_step
+from gopherlite.workbook.viz.common import PALETTE, Explorer, html_table, style, tint
 
 
 def _thin(n: int, points: int = 300) -> np.ndarray:
@@ -582,7 +82,7 @@ def accumulation_figure(result: Accumulation) -> go.Figure:
                 y=mean_N - std_N,
                 line={"width": 0},
                 fill="tonexty",
-                fillcolor=_tint(sr_color, 0.25),
+                fillcolor=tint(sr_color, 0.25),
                 name="stochastic: ± 1 std over seeds",
                 hoverinfo="skip",
             ),
@@ -764,34 +264,6 @@ def memory_figure(policies: Sequence[str] = tuple(POLICIES)) -> go.Figure:
     return style(fig, barmode="stack", height=360, title="Training state per parameter (unsharded)")
 
 
-def zero_bytes_per_device(
-    policy: str, n_params: float, data_parallel: int, model_parallel: int = 1
-) -> dict[str, float]:
-    """Bytes per device when the optimizer state is sharded over data-parallel devices (ZeRO).
-
-    Parameters and gradients are split over the ``model_parallel`` devices of one model
-    replica (Megatron-style tensor parallelism) and replicated across the ``data_parallel``
-    replicas; the optimizer state (Adam's moments, and the master copy when there is one) is
-    split over all ``model_parallel · data_parallel`` devices (Rajbhandari et al. 2020, ZeRO
-    stage 1; Gopher G Sec. 3.3 used both). Activations are not counted.
-
-    Args:
-      policy: Policy name.
-      n_params: Model parameters.
-      data_parallel: Data-parallel replicas sharing the optimizer state.
-      model_parallel: Devices one replica's parameters are split over.
-
-    Returns:
-      Bytes per device of ``replicated`` (parameters and gradients), ``sharded`` (optimizer
-      state) and ``total``.
-    """
-    per = bytes_per_parameter(policy)
-    replicated = n_params * (per["params"] + per["gradients"]) / model_parallel
-    optimizer = per["adam_moments"] + per["master_copy"]
-    sharded = n_params * optimizer / (data_parallel * model_parallel)
-    return {"replicated": replicated, "sharded": sharded, "total": replicated + sharded}
-
-
 def sharding_figure(
     n_params: float,
     degrees: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
@@ -834,14 +306,6 @@ def sharding_figure(
     return style(fig, height=380, title=title)
 
 
-def _smooth(y_N: Sequence[float], window: int) -> np.ndarray:
-    y_N = np.asarray(y_N, np.float64)
-    if window <= 1 or len(y_N) < window:
-        return y_N
-    kernel = np.ones(window) / window
-    return np.convolve(y_N, kernel, mode="valid")
-
-
 def comparison_figure(
     losses: Mapping[str, Sequence[float]],
     heldout: Mapping[str, Sequence[tuple[int, float]]],
@@ -872,8 +336,8 @@ def comparison_figure(
     base_N = np.asarray(losses["fp32"], np.float64)
     for i, name in enumerate(losses):
         color = PALETTE[i % len(PALETTE)]
-        diff_N = _smooth(np.asarray(losses[name], np.float64) - base_N, window)
-        steps_N = np.arange(len(base_N) - len(diff_N) + 1, len(base_N) + 1)
+        diff_N = smooth(np.asarray(losses[name], np.float64) - base_N, window)
+        steps_N = np.arange(1, len(diff_N) + 1)
         fig.add_trace(
             go.Scatter(x=steps_N, y=diff_N, name=name, legendgroup=name, line={"color": color}),
             row=1,
