@@ -1,6 +1,6 @@
 """`compare_layouts` on one device: every layout on a 1-device mesh is the single-device run.
 
-The 8-device comparison (real sharding) is in tests/multidevice/test_viz_sharding_devices.py.
+The 8-device comparison (real sharding) is in tests/multidevice/test_mesh_blocks_devices.py.
 """
 
 import numpy as np

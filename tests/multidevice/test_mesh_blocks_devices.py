@@ -12,7 +12,7 @@ from gopherlite.data.batches import BatchIterator, pack
 from gopherlite.sharding import AXES, LAYOUTS, make_mesh
 from gopherlite.train import TrainConfig
 from gopherlite.workbook.experiments.layout_runs import compare_layouts
-from gopherlite.workbook.viz import sharding as vs
+from gopherlite.workbook.experiments import mesh_blocks as mb
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -20,7 +20,7 @@ from gopherlite.workbook.viz import sharding as vs
 def test_grid_blocks_equal_devices_indices_map(layout, shape):
     mesh = make_mesh(*shape)
     degrees = dict(zip(AXES, shape, strict=True))
-    for array in vs.array_layouts(degrees, layout):
+    for array in mb.array_layouts(degrees, layout):
         index_map = NamedSharding(mesh, array.spec).devices_indices_map(array.shape)
         for coords in np.ndindex(*shape):
             device = mesh.devices[coords]
@@ -33,7 +33,7 @@ def test_grid_blocks_equal_devices_indices_map(layout, shape):
 
 def test_fsdp_4_on_a_2x4x1_mesh_shows_4_shards_each_on_2_devices():
     mesh = make_mesh(2, 4, 1)
-    arrays = {a.label: a for a in vs.array_layouts({"data": 2, "fsdp": 4, "tensor": 1}, "fsdp")}
+    arrays = {a.label: a for a in mb.array_layouts({"data": 2, "fsdp": 4, "tensor": 1}, "fsdp")}
     up = arrays["MLP in"]
     index_map = NamedSharding(mesh, up.spec).devices_indices_map(up.shape)
     distinct = {tuple((s.start, s.stop) for s in idx) for idx in index_map.values()}
