@@ -13,7 +13,9 @@ import json
 import math
 import pathlib
 import sys
+import typing
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from gopherlite.checkpoint import CheckpointError
 from gopherlite.config import PRESETS, get_preset
@@ -23,7 +25,17 @@ from gopherlite.hardware import CHIPS
 from gopherlite.precision import POLICIES, get_policy
 from gopherlite.sharding import LAYOUTS, get_layout, initialize_distributed, make_mesh, parse_mesh
 
-DEFAULT_STEPS = 400  # the tiny preset's default run: a few minutes on two CPU cores
+if TYPE_CHECKING:
+    from gopherlite.train import TrainConfig
+
+# TrainConfig fields the parser itself checks are positive (argparse's usage line on error).
+_POSITIVE = ("steps", "batch_size", "seq_len", "log_every", "checkpoint_every", "keep_checkpoints")
+# TrainConfig fields whose default comes from the preset (`TrainConfig.for_preset`).
+_FROM_PRESET = {
+    "learning_rate": "the preset's Table 1 rate",
+    "batch_size": "the preset's Table 1 tokens per batch / seq-len",
+    "seq_len": "the preset's context",
+}
 
 
 def _positive_int(text: str) -> int:
@@ -31,6 +43,72 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return value
+
+
+def _field_help(cls: type) -> dict[str, str]:
+    """Each attribute's description from a dataclass docstring's ``Attributes:`` section."""
+    helps: dict[str, str] = {}
+    name = None
+    lines = (cls.__doc__ or "").split("Attributes:", 1)[-1].splitlines()
+    for line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        head, sep, rest = text.partition(": ")
+        if sep and head.isidentifier() and len(line) - len(line.lstrip()) <= 6:
+            name, helps[head] = head, rest
+        elif name is not None:
+            helps[name] += " " + text
+    return {k: v.replace("``", "").replace("`", "") for k, v in helps.items()}
+
+
+def _add_train_config_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per `TrainConfig` field (``--warmup-steps`` for ``warmup_steps``), help and
+    default from the dataclass itself, so a default is changed in one place."""
+    from gopherlite.train import TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
+    helps = _field_help(TrainConfig)
+    for field in dataclasses.fields(TrainConfig):
+        kind = hints[field.name]
+        options: dict[str, Any] = {}
+        if field.name == "precision":
+            options["choices"] = tuple(POLICIES)
+        elif typing.get_origin(kind) is typing.Literal:
+            options["choices"] = typing.get_args(kind)
+        else:
+            base = [t for t in typing.get_args(kind) if t is not type(None)] or [kind]
+            options["type"] = _positive_int if field.name in _POSITIVE else base[0]
+        default = _FROM_PRESET.get(field.name, field.default)
+        flags = ["--" + field.name.replace("_", "-")]
+        if field.name == "keep_checkpoints":
+            flags.append("--keep")
+        p.add_argument(
+            *flags,
+            dest=f"config_{field.name}",
+            metavar=None if "choices" in options else field.name.upper(),
+            help=f"{helps.get(field.name, '')} (default: {default})".replace("%", "%%"),
+            **options,
+        )
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The `TrainConfig` of a ``train`` command line: the preset's defaults, then the flags.
+
+    Args:
+      args: Parsed ``train`` arguments.
+
+    Returns:
+      The config.
+    """
+    from gopherlite.train import TrainConfig
+
+    given = {
+        field.name: getattr(args, f"config_{field.name}")
+        for field in dataclasses.fields(TrainConfig)
+        if getattr(args, f"config_{field.name}") is not None
+    }
+    return TrainConfig.for_preset(args.preset, **given)
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -43,21 +121,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--preset", required=True, help=f"model size: {', '.join(PRESETS)}")
     p.add_argument("--out", required=True, type=pathlib.Path, help="run folder")
-    p.add_argument("--steps", type=_positive_int, default=DEFAULT_STEPS, help="optimizer steps")
-    p.add_argument("--batch-size", type=_positive_int, help="sequences per step")
-    p.add_argument("--seq-len", type=_positive_int, help="window length (default: preset's)")
-    p.add_argument("--learning-rate", type=float, help="peak learning rate (default: preset's)")
-    p.add_argument("--optimizer", choices=("adam", "adamw"), default="adam")
-    p.add_argument("--grad-clip", type=float, default=1.0, help="global-norm clip (Gopher: 1.0)")
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--precision",
-        choices=tuple(POLICIES),
-        default="fp32",
-        help="precision policy (Gopher App. C): fp32, mixed (bf16 activations), bf16_rne, "
-        "bf16_sr (stochastic rounding) or bf16_master (fp32 master copy)",
-    )
+    _add_train_config_flags(p)
     p.add_argument(
         "--mesh",
         default="data=-1",
@@ -79,10 +143,6 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--process-id", type=int, help="multi-host: this process's index")
     p.add_argument("--corpus", nargs="+", type=pathlib.Path, help="UTF-8 text files to train on")
     p.add_argument("--tokenizer", type=pathlib.Path, help="existing tokenizer for a new run")
-    p.add_argument("--log-every", type=_positive_int, default=10)
-    p.add_argument("--eval-every", type=int, default=0, help="held-out eval interval (0: end)")
-    p.add_argument("--checkpoint-every", type=_positive_int, default=100)
-    p.add_argument("--keep", type=_positive_int, default=3, help="checkpoints kept")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
@@ -90,27 +150,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> None:
     initialize_distributed(args.coordinator_address, args.num_processes, args.process_id)
     from gopherlite.runs import train_run
-    from gopherlite.train import TrainConfig
 
     # The Trainer applies the precision policy.
     model_config = get_preset(args.preset).replace(remat=args.remat, scan_layers=args.scan_layers)
-    seq_len = args.seq_len or model_config.max_seq_len
-    batch_size = args.batch_size or max(1, round(model_config.batch_size_tokens / seq_len))
-    train_config = TrainConfig(
-        steps=args.steps,
-        batch_size=batch_size,
-        seq_len=seq_len,
-        learning_rate=args.learning_rate,
-        optimizer=args.optimizer,
-        grad_clip=args.grad_clip,
-        label_smoothing=args.label_smoothing,
-        log_every=args.log_every,
-        eval_every=args.eval_every,
-        checkpoint_every=args.checkpoint_every,
-        keep_checkpoints=args.keep,
-        seed=args.seed,
-        precision=args.precision,
-    )
+    train_config = train_config_from_args(args)
     result, data = train_run(
         model_config,
         train_config,
@@ -385,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, TypeError, OSError, CheckpointError) as err:
+    except (ValueError, OSError, CheckpointError) as err:
         print(f"gopherlite {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ Position = Literal["relative", "absolute"]
 Norm = Literal["rms", "layer"]
 
 _DTYPES = ("float32", "bfloat16", "float16")
+_LEGACY_TRAINING_FIELDS = ("max_learning_rate", "batch_size_tokens")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,8 +47,9 @@ class ModelConfig:
         them with one ``lax.scan`` (one traced block, so compile time does not grow with
         depth), instead of one Python-unrolled block per layer. The two store parameters
         differently, so a checkpoint restores only into a model with the same setting.
-      max_learning_rate: Table 1's peak learning rate for this size.
-      batch_size_tokens: Table 1's batch size in tokens for this size.
+
+    How to train a model (Table 1's learning rate and batch included) is not part of its shape:
+    see `TRAINING_DEFAULTS` and `gopherlite.train.TrainConfig`.
     """
 
     n_layers: int
@@ -66,8 +68,6 @@ class ModelConfig:
     param_dtype: str = "float32"
     remat: bool = False
     scan_layers: bool = False
-    max_learning_rate: float = 2e-4
-    batch_size_tokens: int = 250_000
 
     def __post_init__(self) -> None:
         if self.d_ff is None:
@@ -108,6 +108,21 @@ class ModelConfig:
                 )
         if self.norm_eps <= 0 or self.init_std <= 0:
             raise ValueError("ModelConfig.norm_eps and init_std must be positive.")
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, object]) -> ModelConfig:
+        """A config from `dataclasses.asdict` output, e.g. a checkpoint's metadata.
+
+        Checkpoints written before the training fields left `ModelConfig` still carry
+        ``max_learning_rate`` and ``batch_size_tokens``; they are dropped here.
+
+        Args:
+          fields: Field names and values.
+
+        Returns:
+          The config.
+        """
+        return cls(**{k: v for k, v in fields.items() if k not in _LEGACY_TRAINING_FIELDS})
 
     def replace(self, **changes: object) -> ModelConfig:
         """Return a copy with some fields changed (validated again).
@@ -189,39 +204,61 @@ def table1_label(n: int) -> str:
     return f"{round(n / 1e9)}B"
 
 
-def _gopher(
-    n_layers: int, n_heads: int, d_head: int, d_model: int, lr: float, batch: int
-) -> ModelConfig:
-    return ModelConfig(
-        n_layers=n_layers,
-        n_heads=n_heads,
-        d_head=d_head,
-        d_model=d_model,
-        max_learning_rate=lr,
-        batch_size_tokens=batch,
-    )
+def _gopher(n_layers: int, n_heads: int, d_head: int, d_model: int) -> ModelConfig:
+    return ModelConfig(n_layers=n_layers, n_heads=n_heads, d_head=d_head, d_model=d_model)
 
 
 PRESETS: dict[str, ModelConfig] = {
     # Small enough to train on a 2-core CPU in minutes (about 0.8 s per 16 × 128-token step on
     # two cores); a 4,096-piece vocabulary suits the few-MB embedded corpus.
     "tiny": ModelConfig(
-        n_layers=4,
-        n_heads=4,
-        d_head=32,
-        d_model=128,
-        vocab_size=4096,
-        max_seq_len=128,
-        max_learning_rate=3e-3,
-        batch_size_tokens=16 * 128,
+        n_layers=4, n_heads=4, d_head=32, d_model=128, vocab_size=4096, max_seq_len=128
     ),
-    # Gopher Table 1, rows 44M … 280B (280B batch: 3M tokens, doubled to 6M midway).
-    "44m": _gopher(8, 16, 32, 512, 6e-4, 250_000),
-    "117m": _gopher(12, 12, 64, 768, 6e-4, 250_000),
-    "417m": _gopher(12, 12, 128, 1536, 2e-4, 250_000),
-    "1.4b": _gopher(24, 16, 128, 2048, 2e-4, 250_000),
-    "7.1b": _gopher(32, 32, 128, 4096, 1.2e-4, 2_000_000),
-    "280b": _gopher(80, 128, 128, 16384, 4e-5, 3_000_000),
+    # Gopher Table 1, rows 44M … 280B.
+    "44m": _gopher(8, 16, 32, 512),
+    "117m": _gopher(12, 12, 64, 768),
+    "417m": _gopher(12, 12, 128, 1536),
+    "1.4b": _gopher(24, 16, 128, 2048),
+    "7.1b": _gopher(32, 32, 128, 4096),
+    "280b": _gopher(80, 128, 128, 16384),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingDefaults:
+    """How a preset is trained by default: Table 1's peak learning rate and batch size.
+
+    Attributes:
+      learning_rate: Peak learning rate (Table 1 "max LR").
+      batch_size_tokens: Tokens per optimizer step (Table 1 "batch size").
+    """
+
+    learning_rate: float
+    batch_size_tokens: int
+
+    def batch_size(self, seq_len: int) -> int:
+        """Sequences per step of ``seq_len`` tokens that make up ``batch_size_tokens``.
+
+        Args:
+          seq_len: Window length.
+
+        Returns:
+          At least 1.
+        """
+        return max(1, round(self.batch_size_tokens / seq_len))
+
+
+TRAINING_DEFAULTS: dict[str, TrainingDefaults] = {
+    # Chosen for this project: a rate that trains the tiny model in a few hundred steps, and 16
+    # windows of 128 tokens.
+    "tiny": TrainingDefaults(3e-3, 16 * 128),
+    # Gopher Table 1 (the 280B batch was 3M tokens, doubled to 6M midway through training).
+    "44m": TrainingDefaults(6e-4, 250_000),
+    "117m": TrainingDefaults(6e-4, 250_000),
+    "417m": TrainingDefaults(2e-4, 250_000),
+    "1.4b": TrainingDefaults(2e-4, 250_000),
+    "7.1b": TrainingDefaults(1.2e-4, 2_000_000),
+    "280b": TrainingDefaults(4e-5, 3_000_000),
 }
 
 TABLE1_LABELS: dict[str, str] = {

@@ -227,8 +227,8 @@ def load_run(out_dir: str | pathlib.Path, step: int | None = None) -> LoadedRun:
         )
     checkpointer = Checkpointer(out_dir / "checkpoints")
     meta = checkpointer.read_meta(step)
-    model_config = ModelConfig(**meta["model_config"])
-    train_config = TrainConfig(**meta["train_config"])
+    model_config = ModelConfig.from_dict(meta["model_config"])
+    train_config = TrainConfig.from_dict(meta["train_config"], meta["model_config"])
     tokenizer_file = out_dir / TOKENIZER_FILE
     if not tokenizer_file.exists():
         raise CheckpointError(f"{tokenizer_file} is missing; the run folder is incomplete.")

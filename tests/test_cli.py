@@ -1,6 +1,7 @@
 """The command line: help everywhere, a train → resume → eval → sample round trip, and
 one-line errors (exit status 2, no traceback) for bad input."""
 
+import dataclasses
 import json
 import pathlib
 import subprocess
@@ -8,7 +9,8 @@ import sys
 
 import pytest
 
-from gopherlite.cli import main
+from gopherlite.cli import build_parser, main, train_config_from_args
+from gopherlite.train import TrainConfig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TOKENIZER = str(ROOT / "data" / "tokenizer_4k.model")
@@ -25,6 +27,47 @@ def test_every_subcommand_has_help(command, capsys):
         main([*command, "--help"])
     assert exit_info.value.code == 0
     assert "usage: python -m gopherlite" in capsys.readouterr().out
+
+
+def _train_args(*flags):
+    return build_parser().parse_args(["train", "--preset", "tiny", "--out", "x", *flags])
+
+
+def test_train_flag_defaults_are_the_train_config_defaults():
+    assert train_config_from_args(_train_args()) == TrainConfig.for_preset("tiny")
+    assert train_config_from_args(_train_args("--seq-len", "64")) == TrainConfig.for_preset(
+        "tiny", seq_len=64
+    )
+
+
+def test_every_train_config_field_is_a_flag():
+    changed = {"steps": 7, "batch_size": 3, "seq_len": 64, "learning_rate": 0.01,
+               "warmup_steps": 2, "init_learning_rate": 1e-6, "final_lr_fraction": 0.2,
+               "optimizer": "adamw", "b1": 0.8, "b2": 0.99, "eps": 1e-6, "weight_decay": 0.01,
+               "grad_clip": 0.25, "label_smoothing": 0.1, "log_every": 3, "eval_every": 5,
+               "checkpoint_every": 4, "keep_checkpoints": 2, "seed": 9,
+               "precision": "bf16_sr"}  # fmt: skip
+    assert set(changed) == {f.name for f in dataclasses.fields(TrainConfig)}
+    flags = [x for k, v in changed.items() for x in ("--" + k.replace("_", "-"), str(v))]
+    config = train_config_from_args(_train_args(*flags))
+    assert config == TrainConfig(**changed)
+    assert default_fields_differ(config)
+    assert train_config_from_args(_train_args("--keep", "5")).keep_checkpoints == 5
+
+
+def default_fields_differ(config):
+    """Every field the test set differs from its default, so each flag really was applied."""
+    defaults = TrainConfig.for_preset("tiny")
+    return all(getattr(config, f.name) != getattr(defaults, f.name)
+               for f in dataclasses.fields(TrainConfig))  # fmt: skip
+
+
+def test_train_help_states_the_dataclass_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {TrainConfig().steps})" in text and "(default: 0.95)" in text
+    assert "Adam β2" in text and "the preset's Table 1 rate" in text
 
 
 def test_module_entry_point():

@@ -1,11 +1,12 @@
 """Presets reproduce Gopher Table 1 (Rae et al. 2021); configs reject bad values clearly."""
 
+import dataclasses
 import math
 
 import pytest
 
 from gopherlite import PRESETS, ModelConfig, get_preset
-from gopherlite.config import TABLE1_LABELS, table1_label
+from gopherlite.config import TABLE1_LABELS, TRAINING_DEFAULTS, table1_label
 
 # Gopher Table 1: n_layers, n_heads, key/value size, d_model, max LR, batch (tokens).
 TABLE1 = {
@@ -23,9 +24,16 @@ def test_presets_are_table1(name):
     cfg = PRESETS[name]
     layers, heads, kv, d_model, lr, batch = TABLE1[name]
     assert (cfg.n_layers, cfg.n_heads, cfg.d_head, cfg.d_model) == (layers, heads, kv, d_model)
-    assert (cfg.max_learning_rate, cfg.batch_size_tokens) == (lr, batch)
+    defaults = TRAINING_DEFAULTS[name]
+    assert (defaults.learning_rate, defaults.batch_size_tokens) == (lr, batch)
     assert cfg.d_ff == 4 * d_model and cfg.vocab_size == 32_000 and cfg.max_seq_len == 2048
     assert cfg.position == "relative" and cfg.norm == "rms"
+
+
+def test_model_config_holds_no_training_fields():
+    fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    assert not fields & {"max_learning_rate", "batch_size_tokens", "learning_rate", "batch_size"}
+    assert set(TRAINING_DEFAULTS) == set(PRESETS)
 
 
 @pytest.mark.parametrize("name", TABLE1)

@@ -17,7 +17,7 @@ from flax import nnx
 
 from gopherlite import ModelConfig
 from gopherlite.checkpoint import Checkpointer, CheckpointError
-from gopherlite.cli import build_parser
+from gopherlite.cli import build_parser, train_config_from_args
 from gopherlite.data.batches import BatchIterator, pack
 from gopherlite.precision import (
     POLICIES,
@@ -33,8 +33,8 @@ BF16 = ml_dtypes.bfloat16
 # One block: stochastic rounding compiles one random-bits generator per parameter array.
 CFG = ModelConfig(
     n_layers=1, n_heads=2, d_head=8, d_model=16, vocab_size=32, max_seq_len=16,
-    max_learning_rate=3e-3,
 )  # fmt: skip
+LR = 3e-3  # peak learning rate of these tests' runs
 # A correct stochastic rounding misses by more than Z standard errors with probability
 # 5.7e-7 per checked value (two-sided normal tail); a few hundred values are checked.
 Z = 5.0
@@ -74,7 +74,7 @@ def test_unknown_policy_lists_the_choices():
     with pytest.raises(ValueError, match="fp32, mixed, bf16_rne, bf16_sr, bf16_master"):
         get_policy("bf16")
     with pytest.raises(ValueError, match="precision"):
-        TrainConfig(precision="fp16")
+        TrainConfig(learning_rate=LR, precision="fp16")
 
 
 def test_policy_sets_model_dtypes_and_refuses_conflicting_ones():
@@ -88,8 +88,9 @@ def test_policy_sets_model_dtypes_and_refuses_conflicting_ones():
 def test_cli_train_takes_a_precision():
     parser = build_parser()
     args = parser.parse_args(["train", "--preset", "tiny", "--out", "x", "--precision", "bf16_sr"])
-    assert args.precision == "bf16_sr"
-    assert parser.parse_args(["train", "--preset", "tiny", "--out", "x"]).precision == "fp32"
+    assert train_config_from_args(args).precision == "bf16_sr"
+    default = parser.parse_args(["train", "--preset", "tiny", "--out", "x"])
+    assert train_config_from_args(default).precision == "fp32"
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--preset", "tiny", "--out", "x", "--precision", "fp16"])
 
@@ -219,7 +220,7 @@ def test_round_to_nearest_loses_tiny_updates_that_stochastic_rounding_keeps():
 
 def _abstract_state(precision):
     model, optimizer = nnx.eval_shape(
-        lambda: build_model_and_optimizer(CFG, TrainConfig(precision=precision))
+        lambda: build_model_and_optimizer(CFG, TrainConfig(learning_rate=LR, precision=precision))
     )
     return nnx.state(model, nnx.Param), optimizer
 
@@ -239,7 +240,9 @@ def test_optimizer_state_dtypes_are_explicit(precision):
 def test_every_policy_starts_from_the_same_weights():
     first = {}
     for precision in ("fp32", "bf16_sr", "bf16_master"):
-        model, optimizer = build_model_and_optimizer(CFG, TrainConfig(precision=precision))
+        model, optimizer = build_model_and_optimizer(
+            CFG, TrainConfig(learning_rate=LR, precision=precision)
+        )
         first[precision] = jax.tree.leaves(nnx.state(model, nnx.Param))
         if precision == "bf16_master":
             master = jax.tree.leaves(optimizer.opt_state.master)
@@ -267,7 +270,14 @@ def test_bf16_sr_run_resumes_bit_identical(tmp_path):
     The run's folder is copied as it was after step 3's checkpoint (later ones deleted, as if
     the process had died there) and resumed from it.
     """
-    cfg = TrainConfig(steps=8, batch_size=4, log_every=2, checkpoint_every=3, precision="bf16_sr")
+    cfg = TrainConfig(
+        learning_rate=LR,
+        steps=8,
+        batch_size=4,
+        log_every=2,
+        checkpoint_every=3,
+        precision="bf16_sr",
+    )
     a, b = tmp_path / "a", tmp_path / "b"
     full = train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=a, progress=False)
     assert Checkpointer(a / "checkpoints").all_steps() == [3, 6, 8]
@@ -280,7 +290,7 @@ def test_bf16_sr_run_resumes_bit_identical(tmp_path):
 
 
 def test_bf16_master_params_are_the_nearest_bfloat16_of_the_master_copy():
-    cfg = TrainConfig(steps=3, batch_size=4, precision="bf16_master")
+    cfg = TrainConfig(learning_rate=LR, steps=3, batch_size=4, precision="bf16_master")
     trainer = train(CFG, cfg, _iterator(), bytes_per_token=1.0, progress=False).trainer
     model, optimizer = nnx.merge(trainer.graphdef, trainer.state)
     params = jax.tree.leaves(nnx.state(model, nnx.Param))
@@ -293,7 +303,7 @@ def test_bf16_master_params_are_the_nearest_bfloat16_of_the_master_copy():
 
 def test_resuming_with_another_policy_is_refused(tmp_path):
     """With the policy's dtypes in the model config (as `train --precision` does)."""
-    cfg = TrainConfig(steps=2, batch_size=4, checkpoint_every=2)
+    cfg = TrainConfig(learning_rate=LR, steps=2, batch_size=4, checkpoint_every=2)
     train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
     sr = TrainConfig(**{**cfg.__dict__, "precision": "bf16_sr"})
     with pytest.raises(CheckpointError, match="dtype: 'float32' there, 'bfloat16' here"):

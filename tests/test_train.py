@@ -1,5 +1,6 @@
 """Training: Gopher's schedule, the optimizer, learning, metrics and exact resumption."""
 
+import dataclasses
 import json
 
 import jax
@@ -15,8 +16,8 @@ from gopherlite.train import TrainConfig, Trainer, learning_rate_schedule, make_
 
 CFG = ModelConfig(
     n_layers=2, n_heads=2, d_head=8, d_model=16, vocab_size=32, max_seq_len=16,
-    max_learning_rate=3e-3,
 )  # fmt: skip
+LR = 3e-3  # peak learning rate of these tests' runs
 
 
 def _iterator(seed=0, batch_size=4):
@@ -34,7 +35,7 @@ def _leaves_equal(a, b):
 
 def test_schedule_matches_gopher_at_key_steps():
     """Warm-up from 1e-7 to the peak, then cosine to 10% of the peak at the last step."""
-    cfg = TrainConfig(steps=1000, warmup_steps=100)
+    cfg = TrainConfig(learning_rate=LR, steps=1000, warmup_steps=100)
     lr = learning_rate_schedule(cfg, peak=2e-4)
     assert float(lr(0)) == pytest.approx(1e-7)
     assert float(lr(50)) == pytest.approx(1e-7 + 0.5 * (2e-4 - 1e-7), rel=1e-5)
@@ -50,7 +51,7 @@ def test_default_warmup_is_gophers_1500_scaled_to_short_runs():
 
 
 def test_gradients_are_clipped_to_the_global_norm():
-    cfg = TrainConfig(steps=10, grad_clip=1.0, warmup_steps=1)
+    cfg = TrainConfig(learning_rate=LR, steps=10, grad_clip=1.0, warmup_steps=1)
     tx = make_optimizer(cfg, peak=1.0)
     params = {"w": jnp.zeros((3,))}
     clip = tx.init(params)[0]
@@ -60,7 +61,9 @@ def test_gradients_are_clipped_to_the_global_norm():
 
 
 def test_adamw_decays_matrices_but_not_vectors():
-    cfg = TrainConfig(steps=10, optimizer="adamw", weight_decay=0.5, warmup_steps=1)
+    cfg = TrainConfig(
+        learning_rate=LR, steps=10, optimizer="adamw", weight_decay=0.5, warmup_steps=1
+    )
     tx = make_optimizer(cfg, peak=0.1)
     params = {"matrix": jnp.ones((2, 2)), "gain": jnp.ones((2,))}
     state = tx.init(params)
@@ -72,20 +75,49 @@ def test_adamw_decays_matrices_but_not_vectors():
     assert float(params["gain"][0]) == 1.0
 
 
-@pytest.mark.parametrize("bad", [{"steps": 0}, {"batch_size": 0}, {"optimizer": "sgd"}])
+BAD_TRAIN_CONFIGS = [
+    {"steps": 0}, {"batch_size": 0}, {"optimizer": "sgd"}, {"learning_rate": 0.0},
+    {"eps": -1e-8}, {"b1": 1.5}, {"b2": -0.1}, {"final_lr_fraction": 2.0}, {"warmup_steps": -1},
+    {"eval_every": -1}, {"weight_decay": -0.1},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", BAD_TRAIN_CONFIGS)
 def test_bad_train_config_is_named(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         TrainConfig(**bad)
 
 
+def test_for_preset_takes_table1_rate_and_batch():
+    cfg = TrainConfig.for_preset("1.4b", steps=10)
+    assert (cfg.learning_rate, cfg.steps) == (2e-4, 10)
+    assert cfg.batch_size == round(250_000 / 2048)  # Table 1 tokens / Gopher's 2,048 window
+    assert TrainConfig.for_preset("1.4b", seq_len=1024).batch_size == round(250_000 / 1024)
+    assert TrainConfig.for_preset("tiny").learning_rate == 3e-3
+    assert TrainConfig.for_preset("tiny", learning_rate=1e-3, batch_size=3).batch_size == 3
+
+
+def test_a_run_saved_before_the_learning_rate_left_the_model_config_loads():
+    legacy_model = {**dataclasses.asdict(CFG), "max_learning_rate": 3e-3, "batch_size_tokens": 64}
+    legacy_train = {**dataclasses.asdict(TrainConfig()), "learning_rate": None}
+    assert ModelConfig.from_dict(legacy_model) == CFG
+    assert TrainConfig.from_dict(legacy_train, legacy_model).learning_rate == 3e-3
+    assert (
+        TrainConfig.from_dict(dataclasses.asdict(TrainConfig(learning_rate=0.1))).learning_rate
+        == 0.1
+    )
+
+
 def test_batch_of_the_wrong_size_is_explained():
-    trainer = Trainer(CFG, TrainConfig(steps=2, batch_size=8))
+    trainer = Trainer(CFG, TrainConfig(learning_rate=LR, steps=2, batch_size=8))
     with pytest.raises(ValueError, match=r"batch of 4 rows.*global batch of 8"):
         trainer.train_step(next(_iterator(batch_size=4)))
 
 
 def test_trainer_learns_a_fixed_batch():
-    trainer = Trainer(CFG, TrainConfig(steps=60, batch_size=4, warmup_steps=1, seed=0))
+    trainer = Trainer(
+        CFG, TrainConfig(learning_rate=LR, steps=60, batch_size=4, warmup_steps=1, seed=0)
+    )
     batch = next(_iterator())
     losses = [float(trainer.train_step(batch)["loss"]) for _ in range(60)]
     assert losses[0] == pytest.approx(np.log(32), rel=0.05)  # untrained ≈ uniform
@@ -96,7 +128,7 @@ def test_trainer_learns_a_fixed_batch():
 
 def test_train_writes_metrics_and_calls_back(tmp_path):
     seen = []
-    cfg = TrainConfig(steps=6, batch_size=4, log_every=2, checkpoint_every=3)
+    cfg = TrainConfig(learning_rate=LR, steps=6, batch_size=4, log_every=2, checkpoint_every=3)
     result = train(
         CFG, cfg, _iterator(), bytes_per_token=2.0, out_dir=tmp_path, callbacks=(seen.append,),
         progress=False,
@@ -118,7 +150,9 @@ class _InterruptError(Exception):
 
 @pytest.mark.parametrize("model", [CFG, CFG.replace(scan_layers=True)], ids=["unrolled", "scanned"])
 def test_interrupted_run_resumes_bit_identical(tmp_path, model):
-    cfg = TrainConfig(steps=12, batch_size=4, log_every=2, checkpoint_every=5, seed=1)
+    cfg = TrainConfig(
+        learning_rate=LR, steps=12, batch_size=4, log_every=2, checkpoint_every=5, seed=1
+    )
     uninterrupted = train(model, cfg, _iterator(), bytes_per_token=1.0, progress=False)
 
     def crash_at_step_8(record):
@@ -149,7 +183,7 @@ def test_interrupted_run_resumes_bit_identical(tmp_path, model):
 def test_resuming_with_a_different_model_is_refused_and_overwrites_nothing(
     tmp_path, other, message
 ):
-    cfg = TrainConfig(steps=2, batch_size=4, checkpoint_every=2)
+    cfg = TrainConfig(learning_rate=LR, steps=2, batch_size=4, checkpoint_every=2)
     train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
     before = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
     with pytest.raises(CheckpointError, match=message):
@@ -159,22 +193,26 @@ def test_resuming_with_a_different_model_is_refused_and_overwrites_nothing(
 
 def test_checkpoint_from_before_a_new_config_field_still_resumes(tmp_path):
     """A run saved before ``scan_layers`` existed resumes: a missing field means its default."""
-    cfg = TrainConfig(steps=2, batch_size=4, checkpoint_every=2)
+    cfg = TrainConfig(learning_rate=LR, steps=2, batch_size=4, checkpoint_every=2)
     train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
     meta_path = tmp_path / "checkpoints" / "2" / "meta" / "metadata"  # Orbax's JSON item
     meta = json.loads(meta_path.read_text())
     del meta["model_config"]["scan_layers"]
     meta_path.write_text(json.dumps(meta))
-    more = TrainConfig(steps=3, batch_size=4, checkpoint_every=2)
+    more = TrainConfig(learning_rate=LR, steps=3, batch_size=4, checkpoint_every=2)
     resumed = train(CFG, more, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
     assert resumed.trainer.step == 3
 
 
 def test_resuming_with_another_precision_policy_is_refused(tmp_path):
     """bf16_rne and bf16_sr share every dtype; only the recorded policy tells them apart."""
-    cfg = TrainConfig(steps=2, batch_size=4, checkpoint_every=2, precision="bf16_rne")
+    cfg = TrainConfig(
+        learning_rate=LR, steps=2, batch_size=4, checkpoint_every=2, precision="bf16_rne"
+    )
     train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
-    other = TrainConfig(steps=2, batch_size=4, checkpoint_every=2, precision="bf16_sr")
+    other = TrainConfig(
+        learning_rate=LR, steps=2, batch_size=4, checkpoint_every=2, precision="bf16_sr"
+    )
     with pytest.raises(CheckpointError, match="precision: 'bf16_rne' there, 'bf16_sr' here"):
         train(CFG, other, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
 
@@ -187,7 +225,9 @@ def _heldout():
 
 def test_held_out_evaluation_follows_its_own_schedule(tmp_path):
     """Records fall where either schedule is due; evaluations only where ``eval_every`` is."""
-    cfg = TrainConfig(steps=9, batch_size=4, log_every=2, eval_every=3, checkpoint_every=100)
+    cfg = TrainConfig(
+        learning_rate=LR, steps=9, batch_size=4, log_every=2, eval_every=3, checkpoint_every=100
+    )
     result = train(
         CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, heldout=_heldout(),
         progress=False,
@@ -200,7 +240,7 @@ def test_held_out_evaluation_follows_its_own_schedule(tmp_path):
 
 
 def test_resuming_a_finished_run_returns_without_compiling(tmp_path, monkeypatch):
-    cfg = TrainConfig(steps=4, batch_size=4, log_every=2, checkpoint_every=100)
+    cfg = TrainConfig(learning_rate=LR, steps=4, batch_size=4, log_every=2, checkpoint_every=100)
     first = train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
 
     def no_compile(self, batch):
@@ -213,10 +253,10 @@ def test_resuming_a_finished_run_returns_without_compiling(tmp_path, monkeypatch
 
 
 def test_extending_a_finished_run_says_the_schedule_is_stretched(tmp_path, capsys):
-    cfg = TrainConfig(steps=4, batch_size=4, checkpoint_every=100)
+    cfg = TrainConfig(learning_rate=LR, steps=4, batch_size=4, checkpoint_every=100)
     train(CFG, cfg, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
     capsys.readouterr()
-    longer = TrainConfig(steps=6, batch_size=4, checkpoint_every=100)
+    longer = TrainConfig(learning_rate=LR, steps=6, batch_size=4, checkpoint_every=100)
     result = train(CFG, longer, _iterator(), bytes_per_token=1.0, out_dir=tmp_path, progress=False)
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
@@ -229,7 +269,7 @@ def test_extending_a_finished_run_says_the_schedule_is_stretched(tmp_path, capsy
 def test_steps_yields_timed_results_up_to_the_last_step():
     from gopherlite.train.loop import steps
 
-    trainer = Trainer(CFG, TrainConfig(steps=3, batch_size=4))
+    trainer = Trainer(CFG, TrainConfig(learning_rate=LR, steps=3, batch_size=4))
     results = list(steps(trainer, _iterator(), 3, timed=True))
     assert [(r.step, r.last) for r in results] == [(1, False), (2, False), (3, True)]
     assert all(r.seconds > 0 and np.isfinite(float(r.metrics["loss"])) for r in results)

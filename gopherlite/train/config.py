@@ -9,28 +9,32 @@ the cosine spans the run (Chinchilla found that overshooting the cycle length hu
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 import jax
 import optax
 from flax import nnx
 
-from gopherlite.config import ModelConfig
+from gopherlite.config import TRAINING_DEFAULTS, ModelConfig, get_preset
 from gopherlite.nn import GopherLM
 from gopherlite.precision import PolicyOptimizer, get_policy, init_model
 
 GOPHER_WARMUP_STEPS = 1500
+DEFAULT_LEARNING_RATE = 2e-4  # Table 1's rate for 417M and 1.4B; presets have their own
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """How to train (the model's shape lives in `ModelConfig`).
 
+    `TrainConfig.for_preset` starts from a preset's Table 1 learning rate and batch
+    (`gopherlite.config.TRAINING_DEFAULTS`); the command line's ``train`` flags are these fields.
+
     Attributes:
       steps: Optimiser steps in the whole run (the schedule spans them).
       batch_size: Sequences per step (global, across all devices).
       seq_len: Window length; None means the model's ``max_seq_len``.
-      learning_rate: Peak learning rate; None means the model config's Table 1 value.
+      learning_rate: Peak learning rate (Table 1's per size: `TrainConfig.for_preset`).
       warmup_steps: Linear warm-up length; None means min(1500, steps // 20) (Gopher's 1,500
         scaled for short runs).
       init_learning_rate: Learning rate at step 0 (Gopher: 1e-7).
@@ -52,10 +56,10 @@ class TrainConfig:
         It sets the model's activation and parameter dtypes and how parameters are updated.
     """
 
-    steps: int = 1000
+    steps: int = 400
     batch_size: int = 16
     seq_len: int | None = None
-    learning_rate: float | None = None
+    learning_rate: float = DEFAULT_LEARNING_RATE
     warmup_steps: int | None = None
     init_learning_rate: float = 1e-7
     final_lr_fraction: float = 0.1
@@ -68,7 +72,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     log_every: int = 10
     eval_every: int = 0
-    checkpoint_every: int = 200
+    checkpoint_every: int = 100
     keep_checkpoints: int = 3
     seed: int = 0
     precision: str = "fp32"
@@ -87,7 +91,59 @@ class TrainConfig:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}.")
         if self.grad_clip <= 0:
             raise ValueError(f"grad_clip must be positive, got {self.grad_clip}.")
+        for name in ("learning_rate", "eps"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)}.")
+        for name in ("eval_every", "init_learning_rate", "weight_decay"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"TrainConfig.{name} must be ≥ 0, got {getattr(self, name)}.")
+        for name in ("b1", "b2", "final_lr_fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"TrainConfig.{name} must be in [0, 1], got {value}.")
+        if self.warmup_steps is not None and self.warmup_steps < 0:
+            raise ValueError(f"TrainConfig.warmup_steps must be ≥ 0, got {self.warmup_steps}.")
         get_policy(self.precision)  # raises, listing the policies, for an unknown name
+
+    @classmethod
+    def for_preset(cls, preset: str, **changes: Any) -> TrainConfig:
+        """Settings that start from a preset's training defaults (Table 1's rate and batch).
+
+        Args:
+          preset: A `gopherlite.PRESETS` name.
+          **changes: Any fields to set instead of the defaults; ``batch_size`` defaults to the
+            preset's tokens per batch divided by the window (``seq_len`` or the preset's).
+
+        Returns:
+          The config.
+        """
+        model = get_preset(preset)
+        defaults = TRAINING_DEFAULTS[preset.lower()]
+        seq_len = changes.get("seq_len") or model.max_seq_len
+        base = {"learning_rate": defaults.learning_rate, "batch_size": defaults.batch_size(seq_len)}
+        return cls(**{**base, **changes})
+
+    @classmethod
+    def from_dict(
+        cls, fields: dict[str, Any], model_fields: dict[str, Any] | None = None
+    ) -> TrainConfig:
+        """A config from `dataclasses.asdict` output, e.g. a checkpoint's metadata.
+
+        Runs saved before the learning rate moved out of `ModelConfig` stored ``None`` here
+        and the rate as the model's ``max_learning_rate``; that rate is used.
+
+        Args:
+          fields: Field names and values.
+          model_fields: The model config's saved fields, for the legacy learning rate.
+
+        Returns:
+          The config.
+        """
+        fields = dict(fields)
+        if fields.get("learning_rate") is None:
+            legacy = (model_fields or {}).get("max_learning_rate", DEFAULT_LEARNING_RATE)
+            fields["learning_rate"] = legacy
+        return cls(**fields)
 
     def resolved_warmup(self) -> int:
         """Warm-up steps actually used (see ``warmup_steps``)."""
@@ -162,5 +218,5 @@ def build_model_and_optimizer(
     """
     policy = get_policy(train_config.precision)
     model = init_model(model_config, policy, train_config.seed)
-    peak = train_config.learning_rate or model_config.max_learning_rate
-    return model, PolicyOptimizer(model, make_optimizer(train_config, peak), policy=policy)
+    optimizer = make_optimizer(train_config, train_config.learning_rate)
+    return model, PolicyOptimizer(model, optimizer, policy=policy)

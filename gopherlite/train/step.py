@@ -59,7 +59,7 @@ class Trainer:
         self.model_config = get_policy(train_config.precision).apply_to(model_config)
         self.train_config = train_config
         model_config = self.model_config
-        self.peak_learning_rate = train_config.learning_rate or model_config.max_learning_rate
+        self.peak_learning_rate = train_config.learning_rate
         self.seq_len = train_config.seq_len or model_config.max_seq_len
         self.schedule = learning_rate_schedule(train_config, self.peak_learning_rate)
         self.mesh = mesh if mesh is not None else make_mesh(devices=jax.devices()[:1])

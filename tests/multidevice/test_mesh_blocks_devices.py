@@ -11,8 +11,8 @@ from gopherlite import ModelConfig
 from gopherlite.data.batches import BatchIterator, pack
 from gopherlite.sharding import AXES, LAYOUTS, make_mesh
 from gopherlite.train import TrainConfig
-from gopherlite.workbook.experiments.layout_runs import compare_layouts
 from gopherlite.workbook.experiments import mesh_blocks as mb
+from gopherlite.workbook.experiments.layout_runs import compare_layouts
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
