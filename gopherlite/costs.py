@@ -20,7 +20,13 @@ from flax import nnx
 from gopherlite.config import ModelConfig
 from gopherlite.hardware import CHIPS
 from gopherlite.precision import Policy, get_policy
-from gopherlite.sharding import AXES, abstract_mesh, get_layout, state_shardings
+from gopherlite.sharding import (
+    AXES,
+    abstract_mesh,
+    get_layout,
+    is_optimizer_state,
+    state_shardings,
+)
 
 _FLOAT32_BYTES = jnp.dtype(jnp.float32).itemsize
 _ADAM_MOMENTS = 2  # first and second moment
@@ -171,11 +177,11 @@ def state_bytes_per_device(
     state = abstract_train_state(model_config, precision)
     shardings = state_shardings(state, abstract_mesh(mesh), get_layout(layout))
     totals = [0, 0]
-    for (path, var), (_, placed) in zip(
+    for (_, var), (_, placed) in zip(
         nnx.to_flat_state(state), nnx.to_flat_state(shardings), strict=True
     ):
         shard = placed.get_value().shard_shape(var.shape)
-        totals[0 if path[0] == 0 else 1] += math.prod(shard) * jnp.dtype(var.dtype).itemsize
+        totals[is_optimizer_state(var)] += math.prod(shard) * jnp.dtype(var.dtype).itemsize
     return totals[0], totals[1]
 
 

@@ -15,19 +15,20 @@ lines each:
   over ``tensor``; activations all-reduced after each block's output projections.
 - ``2d``: ``fsdp`` and ``tensor`` together.
 
-The batch is always split over ``data`` and ``fsdp``. Placement uses `jax.sharding` and XLA's
+Activations follow the mesh, not the layout: the batch is split over ``data`` and ``fsdp`` and
+heads, MLP units and vocabulary over ``tensor`` (`ACTIVATION_RULES`), read by `constrain` from
+the mesh in JAX's own context (``jax.set_mesh``), which is part of every jit cache key, so a
+trace made on one mesh is never reused on another. Placement uses `jax.sharding` and XLA's
 SPMD partitioner; several hosts join through JAX's multi-controller runtime
 (`jax.distributed`), each process loading only its rows of the global batch.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import logging
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -169,7 +170,7 @@ def abstract_mesh(degrees: Mapping[str, int]) -> AbstractMesh:
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
-    """Where parameters, optimizer state and activations live on the mesh.
+    """Where parameters and optimizer state live on the mesh (activations: `ACTIVATION_RULES`).
 
     Attributes:
       name: Short name (``dp``, ``zero``, ``fsdp``, ``tensor``, ``2d``).
@@ -185,14 +186,14 @@ class Layout:
     optimizer: Mapping[str, MeshAxes]
     collectives: str
 
-    def activation_rules(self) -> dict[str, MeshAxes]:
-        """Logical → mesh axes for activations: batch over data axes, plus tensor splits."""
-        rules: dict[str, MeshAxes] = {"batch": BATCH_AXES}
-        for name in ("heads", "mlp", "vocab"):
-            if self.params.get(name) == "tensor":
-                rules[name] = "tensor"
-        return rules
 
+ACTIVATION_RULES: dict[str, MeshAxes] = {
+    "batch": BATCH_AXES,
+    "heads": "tensor",
+    "mlp": "tensor",
+    "vocab": "tensor",
+}
+"""Logical → mesh axes for activations under every layout (axes of size 1 drop out)."""
 
 _TENSOR = {"heads": "tensor", "mlp": "tensor", "vocab": "tensor"}
 
@@ -246,7 +247,7 @@ def get_layout(name: str) -> Layout:
     return LAYOUTS[name]
 
 
-def _axis_size(mesh: Mesh, axes: MeshAxes) -> int:
+def _axis_size(mesh: Mesh | AbstractMesh, axes: MeshAxes) -> int:
     if axes is None:
         return 1
     names = (axes,) if isinstance(axes, str) else axes
@@ -254,7 +255,7 @@ def _axis_size(mesh: Mesh, axes: MeshAxes) -> int:
 
 
 def logical_spec(
-    names: Sequence[str | None], rules: Mapping[str, MeshAxes], mesh: Mesh
+    names: Sequence[str | None], rules: Mapping[str, MeshAxes], mesh: Mesh | AbstractMesh
 ) -> PartitionSpec:
     """Map logical axis names to a `PartitionSpec`, dropping axes of size 1.
 
@@ -280,7 +281,11 @@ def logical_spec(
 
 
 def _check_divisible(
-    where: str, shape: Sequence[int], names: Sequence[str | None], spec: PartitionSpec, mesh: Mesh
+    where: str,
+    shape: Sequence[int],
+    names: Sequence[str | None],
+    spec: PartitionSpec,
+    mesh: Mesh | AbstractMesh,
 ) -> None:
     for dim, (size, axes) in enumerate(zip(shape, spec, strict=False)):
         ways = _axis_size(mesh, axes)
@@ -292,11 +297,26 @@ def _check_divisible(
             )
 
 
-def state_shardings(state: nnx.State, mesh: Mesh, layout: Layout) -> nnx.State:
+def is_optimizer_state(variable: nnx.Variable) -> bool:
+    """Whether a train-state variable belongs to the optimizer (moments, master copies, step).
+
+    Told apart by the variable's kind (`nnx.OptState` and its subclasses), not by where it sits
+    in the state.
+
+    Args:
+      variable: A variable of the ``(model, optimizer)`` train state.
+
+    Returns:
+      True for optimizer state, False for model parameters.
+    """
+    return isinstance(variable, nnx.OptState)
+
+
+def state_shardings(state: nnx.State, mesh: Mesh | AbstractMesh, layout: Layout) -> nnx.State:
     """`NamedSharding` for every leaf of a ``(model, optimizer)`` train state.
 
-    Parameters (the state's first half) follow ``layout.params``, optimizer variables (second
-    half) ``layout.optimizer``; both read each variable's logical names from its metadata.
+    Model parameters follow ``layout.params``, optimizer variables (`is_optimizer_state`)
+    ``layout.optimizer``; both read each variable's logical names from its metadata.
 
     Args:
       state: The train state, concrete or abstract (from `nnx.eval_shape`).
@@ -305,11 +325,14 @@ def state_shardings(state: nnx.State, mesh: Mesh, layout: Layout) -> nnx.State:
 
     Returns:
       A state of the same structure holding `NamedSharding` values.
+
+    Raises:
+      ValueError: a sharded dimension does not divide its mesh axes (the message names both).
     """
 
     def place(path: tuple[Any, ...], variable: nnx.Variable) -> nnx.Variable:
         names = variable.get_metadata().get("out_sharding") or (None,) * len(variable.shape)
-        rules = layout.params if path[0] == 0 else layout.optimizer
+        rules = layout.optimizer if is_optimizer_state(variable) else layout.params
         spec = logical_spec(names, rules, mesh)
         where = "/".join(str(p) for p in path)
         _check_divisible(where, variable.shape, names, spec, mesh)
@@ -319,45 +342,24 @@ def state_shardings(state: nnx.State, mesh: Mesh, layout: Layout) -> nnx.State:
     return nnx.from_flat_state([(path, place(path, var)) for path, var in flat])
 
 
-_ACTIVATIONS: contextvars.ContextVar[tuple[Mesh, Mapping[str, MeshAxes]] | None] = (
-    contextvars.ContextVar("gopherlite_activation_rules", default=None)
-)
-
-
-@contextlib.contextmanager
-def activation_sharding(mesh: Mesh, layout: Layout) -> Iterator[None]:
-    """Within this context, `constrain` places activations by the layout's rules.
-
-    Wrap the tracing of a step (its first call, or ``.lower``); outside any such context
-    `constrain` does nothing, so the model runs unchanged on one device.
-
-    Args:
-      mesh: The mesh.
-      layout: The layout whose activation rules apply.
-    """
-    token = _ACTIVATIONS.set((mesh, layout.activation_rules()))
-    try:
-        yield
-    finally:
-        _ACTIVATIONS.reset(token)
-
-
 def constrain(x: jax.Array, *names: str | None) -> jax.Array:
     """Name an activation's axes (``"batch"``, ``"length"``, ``"heads"``, ...) for sharding.
 
+    The mesh comes from JAX's context (``with jax.set_mesh(mesh):`` around the step's tracing);
+    with no such mesh, or one without gopherlite's axes, `x` is returned unchanged, so the model
+    runs as it is on one device.
+
     Args:
       x: The activation.
-      *names: One logical name (or None) per dimension.
+      *names: One logical name (or None) per dimension, looked up in `ACTIVATION_RULES`.
 
     Returns:
-      ``x``, with a sharding constraint when `activation_sharding` is active.
+      ``x``, with a sharding constraint on the context mesh when there is one.
     """
-    active = _ACTIVATIONS.get()
-    if active is None:
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty or tuple(mesh.axis_names) != AXES:
         return x
-    mesh, rules = active
-    spec = logical_spec(names, rules, mesh)
-    return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, spec))
+    return jax.lax.with_sharding_constraint(x, logical_spec(names, ACTIVATION_RULES, mesh))
 
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:

@@ -10,14 +10,17 @@ import pathlib
 import subprocess
 import sys
 
+import jax.numpy as jnp
 import pytest
 from flax import nnx
 from jax.sharding import PartitionSpec
 
 from gopherlite.config import ModelConfig
 from gopherlite.sharding import (
+    ACTIVATION_RULES,
     LAYOUTS,
     abstract_mesh,
+    constrain,
     get_layout,
     logical_spec,
     mesh_degrees,
@@ -79,6 +82,28 @@ def test_layouts_place_a_query_kernel_and_its_adam_moment(layout, param_spec, op
     kernel = ("blocks", 0, "attn", "query", "kernel")
     assert flat[(0, *kernel)].get_value().spec == param_spec
     assert flat[(1, "opt_state", 1, 0, "mu", *kernel)].get_value().spec == opt_spec
+
+
+def test_optimizer_state_is_told_apart_by_kind_not_by_position():
+    cfg = ModelConfig(n_layers=1, n_heads=2, d_head=8, d_model=16, vocab_size=32, max_seq_len=8)
+
+    def optimizer_first():
+        model, optimizer = build_model_and_optimizer(cfg, TrainConfig())
+        return optimizer, model
+
+    _, state = nnx.split(nnx.eval_shape(optimizer_first))
+    flat = dict(nnx.to_flat_state(state_shardings(state, _mesh(4, 1, 1), LAYOUTS["zero"])))
+    kernel = ("blocks", 0, "attn", "query", "kernel")
+    assert flat[(1, *kernel)].get_value().spec == PartitionSpec(None, None, None)
+    assert flat[(0, "opt_state", 1, 0, "mu", *kernel)].get_value().spec == PartitionSpec(
+        "data", None, None
+    )
+
+
+def test_constrain_leaves_activations_alone_without_a_mesh_in_context():
+    x_BxLxD = jnp.ones((2, 4, 8))
+    assert constrain(x_BxLxD, "batch", "length", "embed") is x_BxLxD
+    assert ACTIVATION_RULES["batch"] == ("data", "fsdp")
 
 
 def test_axes_of_size_one_are_dropped_and_never_reused():

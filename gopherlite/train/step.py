@@ -18,7 +18,6 @@ from gopherlite.nn import GopherLM
 from gopherlite.precision import get_policy, rounding_key
 from gopherlite.sharding import (
     Layout,
-    activation_sharding,
     batch_sharding,
     get_layout,
     local_batch_rows,
@@ -122,7 +121,7 @@ class Trainer:
         Returns:
           ``loss`` (mean nats per target), ``grad_norm`` and ``learning_rate``.
         """
-        with activation_sharding(self.mesh, self.layout):
+        with jax.set_mesh(self.mesh):
             self.state, metrics = self._step(self.state, self.put(batch))
         return metrics
 
@@ -172,7 +171,7 @@ class Trainer:
           Seconds spent compiling.
         """
         start = time.perf_counter()
-        with activation_sharding(self.mesh, self.layout):
+        with jax.set_mesh(self.mesh):
             self._step = self._step.lower(self.state, self.put(batch)).compile()
         return time.perf_counter() - start
 

@@ -9,13 +9,14 @@ XLA:CPU does not lower its temporaries when blocks are rematerialised (its peak 
 same in our measurement), so remat is not compared here.
 """
 
+import jax
 import numpy as np
 import pytest
 
 from gopherlite.config import PRESETS
 from gopherlite.costs import memory_per_device
 from gopherlite.data.batches import Batch
-from gopherlite.sharding import activation_sharding, make_mesh
+from gopherlite.sharding import make_mesh
 from gopherlite.train import TrainConfig, Trainer
 
 B, L = 16, 128
@@ -32,7 +33,7 @@ def test_estimate_agrees_with_the_compiler(layout, degrees):
         config, TrainConfig(batch_size=B, seq_len=L), mesh=make_mesh(**degrees), layout=layout
     )
     zeros = np.zeros((B, L), np.int32)
-    with activation_sharding(trainer.mesh, trainer.layout):
+    with jax.set_mesh(trainer.mesh):
         compiled = trainer._step.lower(
             trainer.state, trainer.put(Batch(zeros, zeros, np.ones((B, L), np.float32)))
         ).compile()

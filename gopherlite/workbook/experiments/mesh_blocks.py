@@ -29,7 +29,15 @@ from jax.sharding import PartitionSpec
 
 from gopherlite.config import PRESETS, ModelConfig
 from gopherlite.costs import MemoryEstimate, abstract_train_state, memory_per_device, smallest_fit
-from gopherlite.sharding import AXES, abstract_mesh, get_layout, logical_spec, state_shardings
+from gopherlite.sharding import (
+    ACTIVATION_RULES,
+    AXES,
+    abstract_mesh,
+    get_layout,
+    is_optimizer_state,
+    logical_spec,
+    state_shardings,
+)
 
 # One array position per dimension: (start, stop).
 Block = tuple[tuple[int, int], ...]
@@ -166,8 +174,9 @@ def array_layouts(
     """The drawn parameters (`PARAMETERS`) and activations (`ACTIVATIONS`) under a layout.
 
     Parameter specs come from `gopherlite.sharding.state_shardings` applied to the abstract
-    train state (as the trainer does), activation specs from ``Layout.activation_rules`` through
-    `gopherlite.sharding.logical_spec` (as `gopherlite.sharding.constrain` does).
+    train state (as the trainer does), activation specs from
+    `gopherlite.sharding.ACTIVATION_RULES` through `gopherlite.sharding.logical_spec` (as
+    `gopherlite.sharding.constrain` does).
 
     Args:
       degrees: Complete mesh degrees (no -1).
@@ -185,24 +194,24 @@ def array_layouts(
     mesh = abstract_mesh(degrees)
     rules = get_layout(layout)
     state = abstract_train_state(config)
-    placed = dict(nnx.to_flat_state(state_shardings(state, mesh, rules)))
-    variables = dict(nnx.to_flat_state(state))
+    # Model and optimizer paths never collide ("blocks", ... vs "opt_state", ...), so the
+    # variables are found by name alone, without the index of their half of the state.
+    placed = {path[1:]: v for path, v in nnx.to_flat_state(state_shardings(state, mesh, rules))}
+    variables = {path[1:]: v for path, v in nnx.to_flat_state(state)}
     mesh_shape = {axis: int(mesh.shape[axis]) for axis in AXES}
     out = []
     for label, path in PARAMETERS:
-        part = 1 if path[0] == "opt_state" else 0
-        variable = variables[(part, *path)]
-        spec = placed[(part, *path)].get_value().spec
+        variable = variables[path]
+        spec = placed[path].get_value().spec
         names = tuple(variable.get_metadata().get("out_sharding") or (None,) * variable.ndim)
-        kind = "optimizer" if part else "parameter"
+        kind = "optimizer" if is_optimizer_state(variable) else "parameter"
         blocks = device_blocks(spec, variable.shape, mesh_shape)
         out.append(ArrayLayout(label, kind, tuple(variable.shape), names, spec, blocks))
     sizes = {"batch": batch, "length": seq_len, "embed": config.d_model, "heads": config.n_heads,
              "kv": config.d_head, "mlp": config.d_ff, "vocab": config.vocab_size}  # fmt: skip
-    activation_rules = rules.activation_rules()
     for label, names in ACTIVATIONS:
         shape = tuple(sizes[n] for n in names if n is not None)
-        spec = logical_spec(names, activation_rules, mesh)
+        spec = logical_spec(names, ACTIVATION_RULES, mesh)
         blocks = device_blocks(spec, shape, mesh_shape)
         out.append(ArrayLayout(label, "activation", shape, names, spec, blocks))
     return out
