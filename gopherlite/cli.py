@@ -170,7 +170,8 @@ def _train(args: argparse.Namespace) -> None:
     print(
         f"step {result.trainer.step}: train loss {last.get('loss', float('nan')):.3f}, "
         f"held-out {final.get('eval_bits_per_byte', float('nan')):.3f} bits/byte "
-        f"(unigram baseline {baseline:.3f}); run folder {args.out}"
+        f"(unigram baseline {baseline:.3f}, on the {data.heldout_share:.1%} of the corpus's "
+        f"bytes held out); run folder {args.out}"
     )
 
 
@@ -348,7 +349,7 @@ def _add_tokenizer(sub: argparse._SubParsersAction) -> None:
 
 
 def _tokenizer_train(args: argparse.Namespace) -> None:
-    from gopherlite.runs import load_documents
+    from gopherlite.data.pipeline import load_documents
 
     train_docs, _ = load_documents(args.corpus)
     text = "\n\n".join(doc.text for doc in train_docs)
@@ -368,7 +369,7 @@ def _tokenizer_decode(args: argparse.Namespace) -> None:
 
 
 def _tokenizer_stats(args: argparse.Namespace) -> None:
-    from gopherlite.runs import load_documents
+    from gopherlite.data.pipeline import load_documents
 
     _, heldout_docs = load_documents(args.corpus)
     stats = Tokenizer.load(args.tokenizer).stats("\n\n".join(d.text for d in heldout_docs))

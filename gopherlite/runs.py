@@ -24,8 +24,8 @@ from jax.sharding import Mesh
 
 from gopherlite.checkpoint import Checkpointer, CheckpointError
 from gopherlite.config import ModelConfig
-from gopherlite.data import corpus
-from gopherlite.data.batches import BatchIterator, PackedWindows, pack_documents
+from gopherlite.data.batches import BatchIterator, pack_documents
+from gopherlite.data.pipeline import TextData, load_documents, prepare_text
 from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.evaluate import EvalResult, evaluate, unigram_bits_per_byte
 from gopherlite.nn import GopherLM
@@ -41,44 +41,6 @@ from gopherlite.train import (
 TOKENIZER_FILE = "tokenizer.model"
 
 
-@dataclasses.dataclass(frozen=True)
-class RunData:
-    """Tokenised training and held-out text of a run.
-
-    Attributes:
-      tokenizer: The run's tokenizer.
-      train: Packed training windows.
-      heldout: Packed held-out windows.
-      corpus_fingerprint: SHA-256 of the documents used (provenance).
-    """
-
-    tokenizer: Tokenizer
-    train: PackedWindows
-    heldout: PackedWindows
-    corpus_fingerprint: str
-
-    @property
-    def bytes_per_token(self) -> float:
-        """UTF-8 bytes per training token (for bits per byte)."""
-        return self.train.num_bytes / self.train.num_tokens
-
-
-def load_documents(
-    corpus_paths: Sequence[str | pathlib.Path] | None,
-) -> tuple[list[corpus.Document], list[corpus.Document]]:
-    """Train and held-out documents: the embedded corpus, or the user's own text files.
-
-    Args:
-      corpus_paths: UTF-8 text files (one document each), or None for the embedded corpus.
-
-    Returns:
-      ``(train_documents, heldout_documents)``.
-    """
-    if not corpus_paths:
-        return corpus.default_documents("train"), corpus.default_documents("heldout")
-    return corpus.split_documents(corpus.load_text_files(list(corpus_paths)))
-
-
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -90,42 +52,36 @@ def prepare_data(
     *,
     corpus_paths: Sequence[str | pathlib.Path] | None = None,
     tokenizer_path: str | pathlib.Path | None = None,
-) -> RunData:
-    """Choose the run's tokenizer and pack its text into windows.
+) -> TextData:
+    """Choose the run's tokenizer and pack its text into windows (`pipeline.prepare_text`).
 
     The tokenizer is, in order of preference: the one already in the run folder (resuming),
     the file given, or a new SentencePiece model trained on the training text with the model's
-    vocabulary size. It is saved into the run folder and checked against the model config.
+    vocabulary size. It is checked against the model config and saved into the run folder.
 
     Args:
       model_config: The model (its ``vocab_size`` must match the tokenizer's).
       seq_len: Window length.
       out_dir: Run folder.
-      corpus_paths: Text files, or None for the embedded corpus.
+      corpus_paths: Text files and folders, or None for the embedded corpus.
       tokenizer_path: An existing tokenizer to use for a new run.
 
     Returns:
       The run's data.
     """
-    train_docs, heldout_docs = load_documents(corpus_paths)
     saved = out_dir / TOKENIZER_FILE
-    if saved.exists():
-        tokenizer = Tokenizer.load(saved)
-    elif tokenizer_path is not None:
-        tokenizer = Tokenizer.load(tokenizer_path)
-    else:
-        text = "\n\n".join(doc.text for doc in train_docs)
-        tokenizer = Tokenizer.train(text, vocab_size=model_config.vocab_size)
-    tokenizer.check_compatible(model_config)
+    given = saved if saved.exists() else tokenizer_path
+    tokenizer = Tokenizer.load(given) if given is not None else None
+    if tokenizer is not None:
+        tokenizer.check_compatible(model_config)
+    data = prepare_text(
+        seq_len, corpus_paths=corpus_paths, tokenizer=tokenizer, vocab_size=model_config.vocab_size
+    )
+    data.tokenizer.check_compatible(model_config)
     if not saved.exists():
         out_dir.mkdir(parents=True, exist_ok=True)
-        tokenizer.save(saved)
-    return RunData(
-        tokenizer=tokenizer,
-        train=pack_documents(tokenizer, train_docs, seq_len),
-        heldout=pack_documents(tokenizer, heldout_docs, seq_len),
-        corpus_fingerprint=corpus.corpus_fingerprint(train_docs + heldout_docs),
-    )
+        data.tokenizer.save(saved)
+    return data
 
 
 def train_run(
@@ -139,14 +95,14 @@ def train_run(
     progress: bool = True,
     mesh: Mesh | None = None,
     layout: str = "2d",
-) -> tuple[TrainResult, RunData]:
+) -> tuple[TrainResult, TextData]:
     """Train a model in a run folder, resuming from its latest checkpoint if there is one.
 
     Args:
       model_config: The model.
       train_config: How to train it.
       out_dir: Run folder (created if missing).
-      corpus_paths: Text files, or None for the embedded corpus.
+      corpus_paths: Text files and folders, or None for the embedded corpus.
       tokenizer_path: An existing tokenizer for a new run (default: train one).
       callbacks: Called with every logged metrics record.
       progress: Show a progress bar.

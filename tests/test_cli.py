@@ -121,6 +121,28 @@ def test_sample_continues_the_prompt(run_dir, capsys):
     assert capsys.readouterr().out.startswith("The list ")
 
 
+def test_one_text_file_trains_evaluates_on_its_schedule_and_evals(tmp_path, capsys):
+    from gopherlite.data import corpus
+
+    book = tmp_path / "one_file.txt"
+    book.write_text(corpus.default_text("train")[:300_000], encoding="utf-8")
+    out = tmp_path / "run"
+    argv = ["train", "--preset", "tiny", "--out", str(out), "--corpus", str(book)]
+    fast = ["--seq-len", "32", "--batch-size", "4", "--no-progress", "--steps", "45"]
+    assert main([*argv, *fast, "--log-every", "10", "--eval-every", "15"]) == 0
+    assert "on the 5.0% of the corpus's bytes held out" in capsys.readouterr().out
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "eval_bits_per_byte" in r] == [15, 30, 45]
+    assert [r["step"] for r in records] == [10, 15, 20, 30, 40, 45]  # either schedule due
+    assert main(["eval", "--checkpoint", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    tail_bytes = len(corpus.split_documents(corpus.load_text_files(book))[1][0].text.encode())
+    assert report["bytes"] == tail_bytes and 0 < report["bits_per_byte"] < 10
+    # A folder holding the file is the same corpus.
+    assert main(["tokenizer", "stats", "--tokenizer", str(out / "tokenizer.model"), "--corpus",
+                 str(tmp_path), "--json"]) == 0  # fmt: skip
+
+
 def _fails_cleanly(argv, capsys, message):
     assert main(argv) == 2
     err = capsys.readouterr().err

@@ -102,12 +102,52 @@ def test_split_depends_only_on_each_name():
     assert set(train) <= set(train_more) and set(heldout) <= set(heldout_more)
 
 
-def test_split_is_never_empty_on_either_side():
-    pair = [Document("a", "x"), Document("b", "y")]
-    train, heldout = corpus.split_documents(pair)
-    assert len(train) == len(heldout) == 1
-    with pytest.raises(ValueError, match="at least 2"):
-        corpus.split_documents(pair[:1])
+def test_split_by_names_is_never_empty_on_either_side():
+    few = corpus.MIN_DOCUMENTS_FOR_NAME_SPLIT
+    documents = [Document(f"doc{i}", "text") for i in range(few)]
+    train, heldout = corpus.split_documents(documents)
+    assert train and heldout and len(train) + len(heldout) == few
+    assert set(train) | set(heldout) == set(documents)  # whole documents, none cut
+
+
+def test_one_text_file_is_split_by_bytes_at_a_line_break():
+    lines = [f"line {i:03d} of a single plain text file" for i in range(200)]
+    text = "\n".join(lines) + "\n"
+    train, heldout = corpus.split_documents([Document("book.txt", text)])
+    assert [d.name for d in train] == ["book.txt"]
+    assert [d.name for d in heldout] == ["book.txt (held-out tail)"]
+    assert train[0].text + heldout[0].text == text  # nothing lost, nothing repeated
+    assert train[0].text.endswith("\n") and heldout[0].text.startswith("line ")
+    share = corpus.heldout_share(train, heldout)
+    assert abs(share - corpus.HELDOUT_FRACTION) < 0.01, share  # within one line of 5%
+
+
+def test_a_few_files_each_give_their_tail():
+    documents = [Document(f"f{i}.txt", "word " * 400) for i in range(3)]
+    train, heldout = corpus.split_documents(documents)
+    assert len(train) == len(heldout) == 3
+    assert abs(corpus.heldout_share(train, heldout) - 0.05) < 0.005  # no line breaks: exact cut
+
+
+def test_too_little_text_or_none_is_explained():
+    with pytest.raises(ValueError, match="too short to hold out 5%"):
+        corpus.split_documents([Document("a", "x"), Document("b", "y")])
+    with pytest.raises(ValueError, match="no documents"):
+        corpus.split_documents([])
+
+
+def test_text_files_expands_folders_in_order_skipping_hidden_and_other_files(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / ".git").mkdir()
+    for name in ("b/z.txt", "a.md", "b/notes.rst", ".git/x.txt", "image.png", ".hidden.txt"):
+        (tmp_path / name).write_text("text")
+    single = tmp_path / "b" / "z.txt"
+    assert corpus.text_files([tmp_path, single]) == [
+        tmp_path / "a.md", tmp_path / "b" / "notes.rst", single, single
+    ]  # fmt: skip
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"holds no text files \(\.txt, \.md"):
+        corpus.text_files(tmp_path / "empty")
 
 
 def test_fingerprint_tracks_names_and_texts():

@@ -8,11 +8,11 @@ from flax import nnx
 from gopherlite import GopherLM, ModelConfig
 from gopherlite.data import corpus
 from gopherlite.data.batches import pack, pack_documents, repack
+from gopherlite.data.pipeline import TextData
 from gopherlite.evaluate import evaluate_lengths
 from gopherlite.nn import layer_norm, rms_norm
 from gopherlite.train import TrainConfig
 from gopherlite.workbook.experiments.variants import (
-    ExperimentData,
     _norm_fn,
     context_extrapolation,
     extrapolation_configs,
@@ -37,7 +37,7 @@ def _windows(n_docs, seed, window=L):
 @pytest.fixture(scope="module")
 def synthetic():
     """Synthetic token windows (no tokenizer needed) for fast end-to-end runs."""
-    return ExperimentData(tokenizer=None, train=_windows(40, 0), heldout=_windows(8, 1),
+    return TextData(tokenizer=None, train=_windows(40, 0), heldout=_windows(8, 1),
                           bytes_per_token=3.0)  # fmt: skip
 
 

@@ -31,6 +31,8 @@ from pathlib import Path
 
 SPLITS = ("train", "heldout", "all")
 HELDOUT_FRACTION = 0.05
+MIN_DOCUMENTS_FOR_NAME_SPLIT = 20
+TEXT_SUFFIXES = (".txt", ".md", ".rst", ".text")
 MIN_DOCUMENT_CHARS = 200
 
 # Folders never walked: test suites (``test``, ``tests``, ``idle_test`` and the like), third-party
@@ -98,32 +100,46 @@ def default_text(split: str = "train") -> str:
 def split_documents(
     documents: Iterable[Document], heldout_fraction: float = HELDOUT_FRACTION
 ) -> tuple[list[Document], list[Document]]:
-    """Splits documents into train and held-out sets by a stable hash of their names.
+    """Splits documents into train and held-out sets: one rule for every corpus.
 
-    A document is held out when the first 8 bytes of ``sha256(name)``, read as a fraction of
+    With at least ``MIN_DOCUMENTS_FOR_NAME_SPLIT`` documents, whole documents are held out: a
+    document is held out when the first 8 bytes of ``sha256(name)``, read as a fraction of
     2**64, fall below ``heldout_fraction``. The rule depends only on the name, so a document
     stays on its side when others are added or removed, and the split is the same in every
-    process (unlike Python's salted ``hash``). If the rule holds out nothing, the document with
-    the smallest hash is held out; if it holds out everything, the one with the largest hash is
-    kept for training, so neither side is ever empty.
+    process (unlike Python's salted ``hash``); neither side is ever empty.
+
+    With fewer documents (one text file is the usual case) a hash of a handful of names would
+    hold out all or nothing, so instead the last ``heldout_fraction`` of every document's text
+    is held out, cut at the start of a line where the tail has one (`split_tail`).
+    `heldout_share` gives the share of UTF-8 bytes the result holds out.
 
     Args:
-      documents: at least two documents.
-      heldout_fraction: the expected share of held-out documents, in (0, 1).
+      documents: at least one document.
+      heldout_fraction: the expected share held out, in (0, 1).
 
     Returns:
       ``(train, heldout)``, each in the input order.
 
     Raises:
-      ValueError: fewer than two documents, or ``heldout_fraction`` outside (0, 1).
+      ValueError: no documents, text too short to hold anything out, or ``heldout_fraction``
+        outside (0, 1).
     """
     documents = list(documents)
-    if len(documents) < 2:
-        raise ValueError(
-            f"Need at least 2 documents to split into train and held-out, got {len(documents)}."
-        )
     if not 0.0 < heldout_fraction < 1.0:
         raise ValueError(f"heldout_fraction must be in (0, 1), got {heldout_fraction}.")
+    if not documents:
+        raise ValueError("The corpus holds no documents; give at least one UTF-8 text file.")
+    if len(documents) < MIN_DOCUMENTS_FOR_NAME_SPLIT:
+        pairs = [split_tail(document, heldout_fraction) for document in documents]
+        train = [head for head, _ in pairs if head.text]
+        heldout = [tail for _, tail in pairs if tail.text]
+        if not train or not heldout:
+            size = sum(len(document.text) for document in documents)
+            raise ValueError(
+                f"The corpus is too short to hold out {heldout_fraction:.0%} of it "
+                f"({size} characters); give more text (a few kilobytes at least)."
+            )
+        return train, heldout
     hashes = [_name_hash(document.name) for document in documents]
     threshold = heldout_fraction * 2**64
     is_heldout = [h < threshold for h in hashes]
@@ -134,6 +150,82 @@ def split_documents(
     train = [d for d, held in zip(documents, is_heldout, strict=True) if not held]
     heldout = [d for d, held in zip(documents, is_heldout, strict=True) if held]
     return train, heldout
+
+
+def split_tail(document: Document, heldout_fraction: float) -> tuple[Document, Document]:
+    """Cuts the last ``heldout_fraction`` of a document's text off as held-out text.
+
+    The cut moves forward to the start of the next line when the tail holds a line break, so
+    neither side starts mid-line; without one it stays where the fraction puts it.
+
+    Args:
+      document: The document.
+      heldout_fraction: The share of characters to hold out, in (0, 1).
+
+    Returns:
+      ``(head, tail)``: the head keeps the document's name, the tail is named
+      ``"<name> (held-out tail)"``; either text may be empty for a very short document.
+    """
+    text = document.text
+    cut = len(text) - round(heldout_fraction * len(text))
+    line_start = text.find("\n", cut, len(text) - 1)
+    if line_start != -1:
+        cut = line_start + 1
+    head = Document(name=document.name, text=text[:cut])
+    return head, Document(name=f"{document.name} (held-out tail)", text=text[cut:])
+
+
+def heldout_share(train: Iterable[Document], heldout: Iterable[Document]) -> float:
+    """The share of UTF-8 bytes held out by a split.
+
+    Args:
+      train: Training documents.
+      heldout: Held-out documents.
+
+    Returns:
+      Held-out bytes over all bytes.
+    """
+    train_bytes = sum(len(d.text.encode("utf-8")) for d in train)
+    heldout_bytes = sum(len(d.text.encode("utf-8")) for d in heldout)
+    return heldout_bytes / max(train_bytes + heldout_bytes, 1)
+
+
+def text_files(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Expands files and folders into the text files of a corpus.
+
+    A folder stands for every file under it (recursively, sorted by path) whose suffix is in
+    ``TEXT_SUFFIXES``, hidden files and folders skipped.
+
+    Args:
+      paths: Files and folders.
+
+    Returns:
+      The files, folders expanded in place.
+
+    Raises:
+      ValueError: a folder holds no text file.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in TEXT_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not found:
+            raise ValueError(
+                f"Folder {str(path)!r} holds no text files ({', '.join(TEXT_SUFFIXES)}); "
+                "pass the files themselves or a folder that holds them."
+            )
+        files.extend(found)
+    return files
 
 
 def load_text_files(
@@ -283,8 +375,8 @@ def _read_utf8_document(path: Path) -> Document:
         )
     if path.is_dir():
         raise IsADirectoryError(
-            f"{str(path)!r} is a folder, not a text file. Pass the files inside it, e.g. "
-            f"sorted(Path({str(path)!r}).glob('*.txt'))."
+            f"{str(path)!r} is a folder, not a text file; expand it with `text_files` (the "
+            "command line and `load_documents` do)."
         )
     data = path.read_bytes()
     try:

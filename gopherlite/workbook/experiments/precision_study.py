@@ -35,12 +35,11 @@ import numpy as np
 
 from gopherlite.config import PRESETS, ModelConfig
 from gopherlite.costs import bytes_per_parameter
-from gopherlite.data.batches import BatchIterator, PackedWindows, pack_documents
+from gopherlite.data.batches import BatchIterator, PackedWindows
 from gopherlite.evaluate import bits_per_byte, evaluate
 from gopherlite.precision import POLICIES
-from gopherlite.runs import load_documents
 from gopherlite.train import TrainConfig, Trainer
-from gopherlite.workbook.experiments.variants import experiment_tokenizer
+from gopherlite.workbook.experiments.variants import load_experiment_data
 
 # Gopher's peak learning rate for its 1.4B model (G Table 1): small enough that many Adam
 # updates fall below half a bfloat16 step of the weights, which is where the policies differ.
@@ -86,10 +85,8 @@ def load_data(
       ``(train, heldout, bytes_per_token)``, the last over the training split (to turn a
       training loss in nats per token into bits per byte).
     """
-    train_docs, heldout_docs = load_documents(None)
-    tokenizer = experiment_tokenizer(train_docs, tokenizer_path)
-    train = pack_documents(tokenizer, train_docs, seq_len)
-    heldout = pack_documents(tokenizer, heldout_docs, seq_len)
+    data = load_experiment_data(seq_len, tokenizer_path=tokenizer_path)
+    train, heldout = data.train, data.heldout
     if heldout_windows:
         # Bits per byte of a prefix: scale its byte count by its share of the targets.
         keep = slice(0, heldout_windows)
@@ -100,7 +97,7 @@ def load_data(
             heldout.weights_NxL[keep],
             round(heldout.num_bytes * share),
         )
-    return train, heldout, train.num_bytes / train.num_tokens
+    return train, heldout, data.bytes_per_token
 
 
 def make_runs(

@@ -28,8 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from gopherlite.config import ModelConfig
-from gopherlite.data import corpus
-from gopherlite.data.batches import BatchIterator, PackedWindows, pack_documents, repack
+from gopherlite.data.batches import BatchIterator, PackedWindows, repack
+from gopherlite.data.pipeline import TextData, prepare_text
 from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.evaluate import evaluate, loss_per_position
 from gopherlite.nn import GopherLM, layer_norm, rms_norm
@@ -39,65 +39,19 @@ TOKENIZER_VOCAB_SIZE = 4096
 _REPO_TOKENIZER = pathlib.Path(__file__).resolve().parents[3] / "data" / "tokenizer_4k.model"
 
 
-@dataclasses.dataclass(frozen=True)
-class ExperimentData:
-    """Tokenised training and held-out text of the embedded corpus.
-
-    Attributes:
-      tokenizer: The 4,096-piece tokenizer.
-      train: Training windows.
-      heldout: Held-out windows (a prefix of the held-out split when capped).
-      bytes_per_token: UTF-8 bytes per token of the packed training documents (for bits per
-        byte).
-    """
-
-    tokenizer: Tokenizer
-    train: PackedWindows
-    heldout: PackedWindows
-    bytes_per_token: float
-
-
-def experiment_tokenizer(
-    train_docs: Sequence[corpus.Document], tokenizer_path: str | pathlib.Path | None = None
-) -> Tokenizer:
+def experiment_tokenizer(tokenizer_path: str | pathlib.Path | None = None) -> Tokenizer | None:
     """The tokenizer the experiments share: a given model file, else the repository's.
 
     Args:
-      train_docs: Training documents, to train the same 4,096-piece tokenizer afresh where the
-        package is installed without ``data/tokenizer_4k.model``.
       tokenizer_path: A SentencePiece model to use instead of the default.
 
     Returns:
-      The loaded (or freshly trained) tokenizer.
+      The loaded tokenizer, or None where the package is installed without
+      ``data/tokenizer_4k.model`` (`load_experiment_data` then trains the same 4,096-piece
+      tokenizer afresh).
     """
     path = tokenizer_path or (_REPO_TOKENIZER if _REPO_TOKENIZER.exists() else None)
-    if path is not None:
-        return Tokenizer.load(path)
-    text = "\n\n".join(doc.text for doc in train_docs)
-    return Tokenizer.train(text, vocab_size=TOKENIZER_VOCAB_SIZE)
-
-
-def _first_tokens(windows: PackedWindows, max_tokens: int | None, window: int) -> PackedWindows:
-    """The stream's first ``max_tokens`` targets cut into windows of ``window`` (no byte count)."""
-    if max_tokens is None or max_tokens >= windows.num_tokens:
-        return windows
-    prefix = repack(windows, max_tokens)
-    head = PackedWindows(prefix.inputs_NxL[:1], prefix.targets_NxL[:1], prefix.weights_NxL[:1])
-    return repack(head, window)
-
-
-def _pack_leading(
-    tokenizer: Tokenizer, documents: list[corpus.Document], window: int, max_tokens: int | None
-) -> PackedWindows:
-    """`pack_documents` of only as many leading documents as ``max_tokens`` targets need."""
-    if max_tokens is not None:
-        total = 0
-        for count, document in enumerate(documents, start=1):
-            total += len(tokenizer.encode(document.text)) + 1  # + 1: the separator
-            if total > max_tokens:
-                documents = documents[:count]
-                break
-    return pack_documents(tokenizer, documents, window)
+    return Tokenizer.load(path) if path is not None else None
 
 
 def load_experiment_data(
@@ -106,8 +60,8 @@ def load_experiment_data(
     train_tokens: int | None = None,
     heldout_tokens: int | None = None,
     tokenizer_path: str | pathlib.Path | None = None,
-) -> ExperimentData:
-    """Pack the embedded corpus (`gopherlite.data.corpus`) into windows for a tiny model.
+) -> TextData:
+    """Pack the embedded corpus into windows for a tiny model (`pipeline.prepare_text`).
 
     The tokenizer is ``tokenizer_path``, else the repository's ``data/tokenizer_4k.model``,
     else (an installed package without the data folder) the same 4,096-piece tokenizer trained
@@ -124,16 +78,12 @@ def load_experiment_data(
     Returns:
       The tokenizer and the windows.
     """
-    train_docs = corpus.default_documents("train")
-    heldout_docs = corpus.default_documents("heldout")
-    tokenizer = experiment_tokenizer(train_docs, tokenizer_path)
-    train_windows = _pack_leading(tokenizer, train_docs, seq_len, train_tokens)
-    heldout_windows = _pack_leading(tokenizer, heldout_docs, seq_len, heldout_tokens)
-    return ExperimentData(
-        tokenizer=tokenizer,
-        train=_first_tokens(train_windows, train_tokens, seq_len),
-        heldout=_first_tokens(heldout_windows, heldout_tokens, seq_len),
-        bytes_per_token=train_windows.num_bytes / train_windows.num_tokens,
+    return prepare_text(
+        seq_len,
+        tokenizer=experiment_tokenizer(tokenizer_path),
+        vocab_size=TOKENIZER_VOCAB_SIZE,
+        train_tokens=train_tokens,
+        heldout_tokens=heldout_tokens,
     )
 
 
@@ -162,7 +112,7 @@ class TrainedVariant:
 def train_variants(
     configs: Mapping[str, ModelConfig],
     train_config: TrainConfig,
-    data: ExperimentData,
+    data: TextData,
     *,
     progress: bool = False,
     callback: Callable[[str, dict[str, Any]], None] | None = None,
@@ -303,7 +253,7 @@ class ExtrapolationResult:
 
 
 def context_extrapolation(
-    data: ExperimentData,
+    data: TextData,
     base: ModelConfig,
     train_config: TrainConfig,
     *,
@@ -354,7 +304,7 @@ class NormComparison:
 
 
 def norm_comparison(
-    data: ExperimentData,
+    data: TextData,
     base: ModelConfig,
     train_config: TrainConfig,
     *,
