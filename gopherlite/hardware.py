@@ -1,35 +1,52 @@
-"""Accelerator facts and the measured peak used for model-FLOPs utilisation (MFU).
+"""Accelerator facts and the peak FLOP/s that model-FLOPs utilisation (MFU) divides by.
 
-MFU = (model FLOPs per token × tokens per second) / peak FLOP/s of the devices in use. On
-accelerators the peak is the vendor's dense bfloat16 figure per chip (below); on a CPU there is
-no meaningful spec sheet, so the peak is measured once per process with a large float32 matmul.
+MFU = (model FLOPs per token × tokens per second) / peak FLOP/s of the devices in use. For a chip
+in `CHIPS` the peak is the vendor's dense 16-bit matmul figure per *chip* times the number of
+chips in use: a TPU v3 or TPU7x chip shows JAX two devices (one per TensorCore), so eight v3
+devices are four chips, not eight. A CPU has no meaningful spec sheet, so its peak is measured
+once per process with a float32 matmul (all simulated CPU devices share the same cores). An
+accelerator missing from the table is measured on one device with a bfloat16 matmul and the
+result multiplied by the device count. `peak_flops` always says which of these it used.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import re
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+_GiB = 1024**3
+_TPU_DOCS = "Google Cloud TPU documentation, system architecture of"
+_NVIDIA = "NVIDIA datasheet,"
+
 
 @dataclasses.dataclass(frozen=True)
 class Chip:
-    """One accelerator chip as vendors specify it.
+    """One accelerator chip as its vendor specifies it.
 
     Attributes:
       name: Short name used on the command line (``v3``, ``h100``).
-      peak_bf16_flops: Dense bfloat16 matmul FLOP/s per chip (vendor specification).
+      peak_bf16_flops: Dense (no sparsity) 16-bit matmul FLOP/s per chip: bfloat16, or float16
+        on the T4, which has no bfloat16 units.
       hbm_bytes: High-bandwidth memory per chip in bytes.
-      devices_per_chip: JAX devices per chip (TPU v2/v3 expose each of their two cores).
+      source: Where the two numbers come from.
+      devices_per_chip: JAX devices per chip (TPU v3 and TPU7x expose each of two TensorCores).
+      kinds: Regular expressions matched against a device's lower-cased ``device_kind``.
     """
 
     name: str
     peak_bf16_flops: float
     hbm_bytes: int
+    source: str
     devices_per_chip: int = 1
+    kinds: tuple[str, ...] = ()
 
     @property
     def hbm_bytes_per_device(self) -> int:
@@ -37,24 +54,34 @@ class Chip:
         return self.hbm_bytes // self.devices_per_chip
 
 
-_GiB = 1024**3
-
-# Vendor specifications per chip (dense bf16, no sparsity). TPU v3 has two cores of 16 GiB each
-# (Gopher Sec. 3.3 quotes 16 GiB per core).
+# Order matters where one kind string contains another's pattern (v5p before v5e, "H100 PCIe"
+# before H100, the 40 GB A100 before the 80 GB one). Gopher Sec. 3.3 quotes 16 GiB per TPUv3 core.
 CHIPS: dict[str, Chip] = {
-    "v3": Chip("v3", 123e12, 32 * _GiB, devices_per_chip=2),
-    "v4": Chip("v4", 275e12, 32 * _GiB),
-    "v5e": Chip("v5e", 197e12, 16 * _GiB),
-    "v5p": Chip("v5p", 459e12, 95 * _GiB),
-    "v6e": Chip("v6e", 918e12, 32 * _GiB),
-    "a100": Chip("a100", 312e12, 80 * _GiB),
-    "h100": Chip("h100", 989e12, 80 * _GiB),
+    chip.name: chip
+    for chip in (
+        Chip("v3", 123e12, 32 * _GiB, f"{_TPU_DOCS} TPU v3", 2, (r"v3",)),
+        Chip("v4", 275e12, 32 * _GiB, f"{_TPU_DOCS} TPU v4", 1, (r"v4",)),
+        Chip("v5p", 459e12, 95 * _GiB, f"{_TPU_DOCS} TPU v5p", 1, (r"v5p", r"v5$")),
+        Chip("v5e", 197e12, 16 * _GiB, f"{_TPU_DOCS} TPU v5e", 1, (r"v5 ?lite", r"v5e")),
+        Chip("v6e", 918e12, 32 * _GiB, f"{_TPU_DOCS} TPU v6e", 1, (r"v6 ?lite", r"v6e")),
+        Chip("v7", 2307e12, 192 * _GiB, f"{_TPU_DOCS} TPU7x", 2, (r"tpu ?7", r"v7")),
+        Chip("t4", 65e12, 16 * _GiB, f"{_NVIDIA} T4 (FP16 tensor cores)", 1, (r"\bt4\b",)),
+        Chip("l4", 121e12, 24 * _GiB, f"{_NVIDIA} L4", 1, (r"\bl4\b",)),
+        Chip("a100-40gb", 312e12, 40 * _GiB, f"{_NVIDIA} A100 40GB", 1, (r"a100.*40gb",)),
+        Chip("a100", 312e12, 80 * _GiB, f"{_NVIDIA} A100 80GB", 1, (r"a100",)),
+        Chip("h100-pcie", 756e12, 80 * _GiB, f"{_NVIDIA} H100 PCIe", 1, (r"h100.*pcie",)),
+        Chip("h100", 989e12, 80 * _GiB, f"{_NVIDIA} H100 SXM", 1, (r"h100",)),
+        Chip("h200", 989e12, 141 * _GiB, f"{_NVIDIA} H200 SXM", 1, (r"h200",)),
+        Chip("b200", 2250e12, 180 * _GiB, f"{_NVIDIA} HGX B200, per GPU", 1, (r"b200",)),
+    )
 }
 
 
 @functools.cache
-def measured_matmul_flops(size: int = 1024, dtype: str = "float32", repeats: int = 5) -> float:
-    """Measure this process's best matmul throughput on the default device.
+def measured_matmul_flops(
+    size: int = 1024, dtype: str = "float32", repeats: int = 5, device: Any = None
+) -> float:
+    """Measure the best matmul throughput of one device in this process.
 
     Times a jitted ``[size, size] @ [size, size]`` product (2·size³ FLOPs) after compilation and
     keeps the fastest of ``repeats`` runs. Cached per process.
@@ -63,11 +90,12 @@ def measured_matmul_flops(size: int = 1024, dtype: str = "float32", repeats: int
       size: Matrix side.
       dtype: Operand dtype name; bfloat16 accumulates in float32.
       repeats: Timed runs.
+      device: The device to measure (default: JAX's default device).
 
     Returns:
       FLOP/s of the fastest run.
     """
-    a = jnp.ones((size, size), dtype)
+    a = jax.device_put(jnp.ones((size, size), dtype), device)
     matmul = jax.jit(lambda x, y: jnp.matmul(x, y, preferred_element_type=jnp.float32))
     matmul(a, a).block_until_ready()
     best = float("inf")
@@ -78,43 +106,67 @@ def measured_matmul_flops(size: int = 1024, dtype: str = "float32", repeats: int
     return 2 * size**3 / best
 
 
-def chip_for_device(device: jax.Device) -> Chip | None:
+def chip_for_device(device: Any) -> Chip | None:
     """Identify a device's chip from its ``device_kind`` (None for CPUs and unknown kinds).
 
     Args:
-      device: A JAX device.
+      device: A JAX device (anything with ``device_kind``).
 
     Returns:
       The matching `Chip`, or None.
     """
-    kind = device.device_kind.lower().replace(" ", "")
-    for key, pattern in [
-        ("v6e", "v6"),
-        ("v5p", "v5p"),
-        ("v5e", "v5"),  # "TPU v5 lite" and "TPU v5e"
-        ("v4", "v4"),
-        ("v3", "v3"),
-        ("h100", "h100"),
-        ("a100", "a100"),
-    ]:
-        if pattern in kind:
-            return CHIPS[key]
+    kind = device.device_kind.lower().strip()
+    for chip in CHIPS.values():
+        if any(re.search(pattern, kind) for pattern in chip.kinds):
+            return chip
     return None
 
 
-def peak_flops(devices: list[jax.Device] | None = None) -> tuple[float, str]:
+def count_chips(devices: Sequence[Any], chip: Chip) -> int:
+    """How many physical chips a list of devices spans.
+
+    TPU devices carry their chip's coordinates (``coords``, and ``slice_index`` across slices),
+    so two TensorCores of one chip count once; devices without coordinates count
+    ``devices_per_chip`` to a chip.
+
+    Args:
+      devices: The devices in use.
+      chip: Their chip.
+
+    Returns:
+      The number of chips.
+    """
+    if all(getattr(d, "coords", None) is not None for d in devices):
+        return len({(getattr(d, "slice_index", 0), tuple(d.coords)) for d in devices})
+    return math.ceil(len(devices) / chip.devices_per_chip)
+
+
+def peak_flops(devices: Sequence[Any] | None = None) -> tuple[float, str]:
     """Peak FLOP/s of the given devices (default: all) and where the number comes from.
 
     Args:
       devices: Devices in use; defaults to ``jax.devices()``.
 
     Returns:
-      ``(flop_per_second, source)`` where source says "spec: <chip> bf16" or "measured fp32
-      matmul" for CPUs and unknown chips.
+      ``(flop_per_second, source)``; the source names the chip, its per-chip figure and the
+      chip count, or says the peak was measured and how.
     """
-    devices = devices or jax.devices()
-    chip = chip_for_device(devices[0])
+    devices = list(devices or jax.devices())
+    first = devices[0]
+    chip = chip_for_device(first)
     if chip is not None:
-        return chip.peak_bf16_flops * len(devices), f"spec: {chip.name} bf16 × {len(devices)}"
-    # All CPU "devices" of one host share the same cores, so one measurement is the peak.
-    return measured_matmul_flops(), "measured fp32 matmul"
+        chips = count_chips(devices, chip)
+        per_chip = chip.peak_bf16_flops
+        source = (
+            f"spec: {chip.name} {per_chip / 1e12:,.0f} TFLOP/s × {chips} chip(s) ({chip.source})"
+        )
+        return per_chip * chips, source
+    if first.platform == "cpu":
+        # All CPU "devices" of one host share the same cores, so one measurement is the peak.
+        return measured_matmul_flops(), "measured: fp32 matmul on this host's CPU"
+    per_device = measured_matmul_flops(dtype="bfloat16", device=first)
+    source = (
+        f"measured: bf16 matmul on one {first.device_kind!r} device × {len(devices)} (not in "
+        "gopherlite.hardware.CHIPS)"
+    )
+    return per_device * len(devices), source
