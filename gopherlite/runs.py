@@ -18,7 +18,6 @@ import pathlib
 from collections.abc import Sequence
 from typing import Any
 
-import jax
 from flax import nnx
 from jax.sharding import Mesh
 
@@ -29,7 +28,7 @@ from gopherlite.data.pipeline import TextData, load_documents, prepare_text
 from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.evaluate import EvalResult, evaluate, unigram_bits_per_byte
 from gopherlite.nn import GopherLM
-from gopherlite.sharding import batch_sharding, local_batch_rows, make_mesh
+from gopherlite.sharding import batch_sharding, local_batch_rows, mesh_or_first_device
 from gopherlite.train import (
     Callback,
     TrainConfig,
@@ -118,7 +117,7 @@ def train_run(
         model_config, seq_len, out_dir, corpus_paths=corpus_paths, tokenizer_path=tokenizer_path
     )
     # Each process loads only the rows of every global batch that its devices hold.
-    mesh = mesh if mesh is not None else make_mesh(devices=jax.devices()[:1])
+    mesh = mesh_or_first_device(mesh)
     start, stop = local_batch_rows(batch_sharding(mesh), train_config.batch_size)
     batches = BatchIterator(
         data.train,

@@ -152,6 +152,18 @@ def make_mesh(
     return Mesh(device_array, AXES, axis_types=(AxisType.Auto,) * len(AXES))
 
 
+def mesh_or_first_device(mesh: Mesh | None) -> Mesh:
+    """The mesh given, or a one-device mesh of the first device (the default everywhere).
+
+    Args:
+      mesh: A mesh, or None.
+
+    Returns:
+      ``mesh``, or a ``(1, 1, 1)`` mesh of ``jax.devices()[0]``.
+    """
+    return mesh if mesh is not None else make_mesh(devices=jax.devices()[:1])
+
+
 def abstract_mesh(degrees: Mapping[str, int]) -> AbstractMesh:
     """A ``(data, fsdp, tensor)`` mesh of the given degrees without devices.
 

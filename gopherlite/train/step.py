@@ -21,7 +21,7 @@ from gopherlite.sharding import (
     batch_sharding,
     get_layout,
     local_batch_rows,
-    make_mesh,
+    mesh_or_first_device,
     put_batch,
     state_shardings,
 )
@@ -61,7 +61,7 @@ class Trainer:
         self.peak_learning_rate = train_config.learning_rate
         self.seq_len = train_config.seq_len or model_config.max_seq_len
         self.schedule = learning_rate_schedule(train_config, self.peak_learning_rate)
-        self.mesh = mesh if mesh is not None else make_mesh(devices=jax.devices()[:1])
+        self.mesh = mesh_or_first_device(mesh)
         self.layout = get_layout(layout) if isinstance(layout, str) else layout
 
         def build() -> tuple[GopherLM, nnx.Optimizer]:
