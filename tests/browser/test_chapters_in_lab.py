@@ -120,7 +120,7 @@ def _check_architecture_explorer(page, shots):
 
 
 def _check_tokenizer_playground(page, shots):
-    """01: typing into the playground redraws the coloured pieces."""
+    """02: typing into the playground redraws the coloured pieces."""
     text_box = page.locator(".gl-playground-text textarea")
     text_box.scroll_into_view_if_needed()
     text_box.fill("Gopher tokens: 🦫")
@@ -129,7 +129,7 @@ def _check_tokenizer_playground(page, shots):
 
 
 def _check_precision_explorers(page, shots):
-    """04: a typed number redraws the bit grid; the update-size slider redraws the sums."""
+    """06: a typed number redraws the bit grid; the update-size slider redraws the sums."""
     bits = page.locator(".gl-bits-explorer")
     bits.scroll_into_view_if_needed()
     bits_title = ".gl-bits-figure .main-svg .gtitle"
@@ -163,7 +163,7 @@ def _check_precision_explorers(page, shots):
 
 
 def _check_mesh_builder(page, shots):
-    """05: a new layout redraws the device grids; a bad mesh shows the package's error."""
+    """07: a new layout redraws the device grids; a bad mesh shows the package's error."""
     builder = page.locator(".gl-mesh-builder")
     builder.scroll_into_view_if_needed()
     grid_text = ".gl-mesh-grid .main-svg text"
