@@ -125,7 +125,8 @@ def _check_tokenizer_playground(page, shots):
     text_box.scroll_into_view_if_needed()
     text_box.fill("Gopher tokens: 🦫")
     page.wait_for_function(TEXT_INCLUDES_JS, arg=[".gl-pieces", "<0xF0>"], timeout=UI_TIMEOUT_MS)
-    page.locator(".gl-pieces").first.screenshot(path=shots / "3-playground.png")
+    # The pieces' HTML is replaced on every keystroke's redraw; the playground box stays.
+    page.locator(".gl-playground").first.screenshot(path=shots / "3-playground.png")
 
 
 def _check_precision_explorers(page, shots):

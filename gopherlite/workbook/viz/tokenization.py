@@ -103,7 +103,7 @@ class TokenizerPlayground(Explorer):
       choice: Which tokenizer to use (CSS class ``gl-vocab-choice``).
       pieces: HTML widget with :func:`pieces_html`.
       stats: HTML widget with :func:`stats_html`.
-      widget: The whole playground.
+      widget: The whole playground (CSS class ``gl-playground``).
     """
 
     def __init__(self, tokenizers: Mapping[str, Tokenizer], text: str) -> None:
@@ -123,6 +123,7 @@ class TokenizerPlayground(Explorer):
         self.pieces = widgets.HTML()
         self.stats = widgets.HTML()
         self.widget = widgets.VBox([self.text, self.choice, self.stats, self.pieces])
+        self.widget.add_class("gl-playground")
         self.text.observe(lambda _: self.update(), names="value")
         self.choice.observe(lambda _: self.update(), names="value")
         self.update()
