@@ -23,7 +23,9 @@ from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.evaluate import unigram_bits_per_byte
 from gopherlite.hardware import CHIPS
 from gopherlite.precision import POLICIES, get_policy
+from gopherlite.runlock import RunLockedError
 from gopherlite.sharding import LAYOUTS, get_layout, initialize_distributed, make_mesh, parse_mesh
+from gopherlite.train.interrupts import TrainingStoppedError
 
 if TYPE_CHECKING:
     from gopherlite.train import TrainConfig
@@ -424,12 +426,19 @@ def main(argv: Sequence[str] | None = None) -> int:
       argv: Arguments (default: ``sys.argv[1:]``).
 
     Returns:
-      Exit status: 0 on success, 2 on bad input, 130 when interrupted.
+      Exit status: 0 on success, 2 on bad input, 128 + the signal's number (143 for SIGTERM,
+      130 for SIGINT) when a signal stopped training after saving.
     """
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, OSError, CheckpointError) as err:
+    except TrainingStoppedError as stopped:
+        print(
+            f"gopherlite {args.command}: {stopped}; resume with the same command.",
+            file=sys.stderr,
+        )
+        return stopped.exit_status
+    except (ValueError, OSError, CheckpointError, RunLockedError) as err:
         print(f"gopherlite {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

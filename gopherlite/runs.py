@@ -12,12 +12,14 @@ functions, so what a learner runs in a notebook is exactly what the CLI runs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import pathlib
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 from flax import nnx
 from jax.sharding import Mesh
 
@@ -28,6 +30,7 @@ from gopherlite.data.pipeline import TextData, load_documents, prepare_text
 from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.evaluate import EvalResult, evaluate, unigram_bits_per_byte
 from gopherlite.nn import GopherLM
+from gopherlite.runlock import RunLock
 from gopherlite.sharding import batch_sharding, local_batch_rows, mesh_or_first_device
 from gopherlite.train import (
     Callback,
@@ -112,6 +115,29 @@ def train_run(
       The training result and the run's data.
     """
     out_dir = pathlib.Path(out_dir)
+    with contextlib.ExitStack() as stack:
+        if jax.process_index() == 0:  # refuse a second trainer before touching the folder
+            stack.enter_context(RunLock(out_dir))
+        return _train_run(
+            model_config, train_config, out_dir, corpus_paths=corpus_paths,
+            tokenizer_path=tokenizer_path, callbacks=callbacks, progress=progress, mesh=mesh,
+            layout=layout,
+        )  # fmt: skip
+
+
+def _train_run(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    out_dir: pathlib.Path,
+    *,
+    corpus_paths: Sequence[str | pathlib.Path] | None,
+    tokenizer_path: str | pathlib.Path | None,
+    callbacks: tuple[Callback, ...],
+    progress: bool,
+    mesh: Mesh | None,
+    layout: str,
+) -> tuple[TrainResult, TextData]:
+    """`train_run`'s body, run while the folder is locked."""
     seq_len = train_config.seq_len or model_config.max_seq_len
     data = prepare_data(
         model_config, seq_len, out_dir, corpus_paths=corpus_paths, tokenizer_path=tokenizer_path

@@ -8,6 +8,7 @@ writing their own loops.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import pathlib
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import jax
 from jax.sharding import Mesh
 
 from gopherlite.checkpoint import Checkpointer, CheckpointError
@@ -22,9 +24,11 @@ from gopherlite.config import ModelConfig
 from gopherlite.data.batches import Batch, PackedWindows
 from gopherlite.evaluate import evaluate
 from gopherlite.hardware import peak_flops
+from gopherlite.runlock import RunLock
 from gopherlite.sharding import Layout
 from gopherlite.train.config import TrainConfig
 from gopherlite.train.hooks import Callback, Checkpoints, MetricsLog, Progress, StepResult
+from gopherlite.train.interrupts import StopSignals, TrainingStoppedError
 from gopherlite.train.step import Trainer
 
 
@@ -147,7 +151,9 @@ def train(
     An interrupted run resumed this way ends bit-identical to an uninterrupted one. A run
     already at ``train_config.steps`` returns without compiling a step; resuming with more
     steps than the run was planned for says, on stderr, that the learning-rate schedule is
-    stretched from the resumed step.
+    stretched from the resumed step. While it trains, the folder is locked against a second
+    trainer (`gopherlite.runlock.RunLock`), and SIGTERM or SIGINT stop it after the current
+    step with a checkpoint of that step (`gopherlite.train.interrupts`).
 
     Args:
       model_config: The model's shape.
@@ -166,7 +172,38 @@ def train(
     Returns:
       The trainer, the logged history (earlier records of a resumed run included) and the
       final evaluation.
+
+    Raises:
+      TrainingStoppedError: a signal stopped the run (after its checkpoint was written).
+      RunLockedError: another live trainer holds ``out_dir``.
     """
+    with contextlib.ExitStack() as stack:
+        if out_dir is not None and jax.process_index() == 0:
+            stack.enter_context(RunLock(out_dir))
+        return _train_in_folder(
+            model_config, train_config, data, stack.enter_context(StopSignals()),
+            bytes_per_token=bytes_per_token, out_dir=out_dir, heldout=heldout,
+            callbacks=callbacks, progress=progress, meta_extra=meta_extra, mesh=mesh,
+            layout=layout,
+        )  # fmt: skip
+
+
+def _train_in_folder(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    data: Iterator[Batch],
+    stop: StopSignals,
+    *,
+    bytes_per_token: float,
+    out_dir: str | pathlib.Path | None,
+    heldout: PackedWindows | None,
+    callbacks: tuple[Callback, ...],
+    progress: bool,
+    meta_extra: dict[str, Any] | None,
+    mesh: Mesh | None,
+    layout: str | Layout,
+) -> TrainResult:
+    """`train`'s body, run while the folder is locked and stop signals are caught."""
     trainer = Trainer(model_config, train_config, mesh=mesh, layout=layout)
     checkpointer, metrics_path, earlier = None, None, []
     if out_dir is not None:
@@ -222,10 +259,17 @@ def train(
             for result in steps(trainer, batches, train_config.steps):
                 for hook in hooks:
                     hook(result)
+                if stop.should_stop():
+                    break
         finally:
             bar.bar.close()
     if checkpointer is not None and checkpointer.latest_step() != trainer.step:
         save()
+    if stop.signum is not None:
+        where = None if checkpointer is None else str(checkpointer.directory / str(trainer.step))
+        if checkpointer is not None:
+            checkpointer.close()
+        raise TrainingStoppedError(trainer.step, stop.signum, where)
     final_eval = held_out_eval() if heldout is not None else None
     if checkpointer is not None:
         checkpointer.close()
