@@ -74,9 +74,24 @@ class RunLock:
 
         Raises:
           RunLockedError: another live trainer (or one on another host) holds the folder.
+          NotADirectoryError: the folder's path is a file.
+          PermissionError: the folder cannot be written.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self._create():
+        folder = self.path.parent
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(
+                f"The run folder {folder} is a file, not a folder; choose another --out (a "
+                "new or existing run folder)."
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            created = self._create()
+        except PermissionError:
+            raise PermissionError(
+                f"Cannot write to the run folder {folder} (permission denied); choose an --out "
+                "you can write to."
+            ) from None
+        if created:
             self.held = True
             return
         try:

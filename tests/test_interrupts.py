@@ -135,3 +135,12 @@ def test_a_lock_of_a_live_process_or_another_host_refuses(tmp_path):
             assert json.loads((tmp_path / LOCK_FILE).read_text()) == owner  # left alone
     finally:
         alive.kill()
+
+
+def test_an_out_that_is_a_file_is_refused_in_one_line(tmp_path, capsys):
+    out = tmp_path / "notes.txt"
+    out.write_text("my notes")
+    assert main(["train", "--out", str(out), "--steps", "2", *FLAGS]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is a file, not a folder" in err
+    assert out.read_text() == "my notes"  # nothing of the user's overwritten
