@@ -1,5 +1,6 @@
 """Two processes on localhost, joined by `jax.distributed` with 4 CPU devices each, train the
-tiny preset with the same losses as one process (design.md Sec. 6)."""
+tiny preset with the same losses as one process (design.md Sec. 6), and save one sharded
+checkpoint together that restores in a single process on one device under another layout."""
 
 import json
 import os
@@ -8,8 +9,11 @@ import socket
 import subprocess
 import sys
 
+import jax
 import numpy as np
+from flax import nnx
 
+from gopherlite.checkpoint import Checkpointer
 from gopherlite.train import Trainer
 from tests.multiprocess_data import STEPS, TRAIN, batch_iterator, model_config
 
@@ -36,6 +40,7 @@ def test_two_processes_match_one(tmp_path):
                 str(i),
                 "4",
                 str(outs[i]),
+                str(tmp_path / "run"),
             ],
             cwd=ROOT,
             env=env,
@@ -63,3 +68,20 @@ def test_two_processes_match_one(tmp_path):
     single = [float(trainer.train_step(next(data))["loss"]) for _ in range(STEPS)]
     for r in results:
         np.testing.assert_allclose(r["losses"], single, rtol=1e-5)
+
+    # The two processes' checkpoint, restored in this one process on one device, "dp" layout.
+    restored = Trainer(model_config(), TRAIN, layout="dp")
+    checkpointer = Checkpointer(tmp_path / "run" / "checkpoints")
+    state, meta = checkpointer.restore(restored.abstract_state())
+    checkpointer.close()
+    restored.load_state(state)
+    assert restored.step == STEPS and meta["step"] == STEPS
+    saved = np.load(tmp_path / "run" / "params.npz")
+    params = jax.tree.leaves(nnx.state(restored.model, nnx.Param))
+    assert len(params) == len(saved.files)
+    for i, param in enumerate(params):
+        np.testing.assert_array_equal(np.asarray(param), saved[f"arr_{i}"])  # bit for bit
+    data.restore(meta["data_position"])  # the single run's iterator, back at the saved place
+    next_loss = float(restored.train_step(next(data))["loss"])
+    for r in results:
+        np.testing.assert_allclose(r["next_loss"], next_loss, rtol=1e-5)
