@@ -5,9 +5,11 @@ checkpoint together that restores in a single process on one device under anothe
 import json
 import os
 import pathlib
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -85,3 +87,56 @@ def test_two_processes_match_one(tmp_path):
     next_loss = float(restored.train_step(next(data))["loss"])
     for r in results:
         np.testing.assert_allclose(r["next_loss"], next_loss, rtol=1e-5)
+
+
+def _launch_pair(port, run_dir, outs):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": ""}
+    worker = str(ROOT / "tests" / "multiprocess_train_worker.py")
+    return [
+        subprocess.Popen(
+            [sys.executable, worker, str(port), str(i), str(run_dir), str(outs[i])],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(2)
+    ]
+
+
+def _finish(procs, timeout=600):
+    try:
+        return [p.communicate(timeout=timeout)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def test_sigterm_to_one_process_stops_both_after_the_same_step_and_the_pair_resumes(tmp_path):
+    from tests.multiprocess_train_worker import TRAIN_STEPS
+
+    run_dir, outs = tmp_path / "run", [tmp_path / f"p{i}.json" for i in range(2)]
+    procs = _launch_pair(_free_port(), run_dir, outs)
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + 300
+    while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.05)
+    procs[1].send_signal(signal.SIGTERM)  # only the second process is told
+    logs = _finish(procs, timeout=120)
+    for p, log in zip(procs, logs, strict=True):
+        assert p.returncode == 143, log[-3000:]
+    stopped = [json.loads(o.read_text()) for o in outs]
+    assert stopped[0]["step"] == stopped[1]["step"] >= 10, stopped  # the same step everywhere
+    assert {s["signal"] for s in stopped} == {signal.SIGTERM}
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [str(stopped[0]["step"])]
+
+    logs = _finish(_launch_pair(_free_port(), run_dir, outs))
+    finished = [json.loads(o.read_text()) for o in outs]
+    assert [f["step"] for f in finished] == [TRAIN_STEPS, TRAIN_STEPS], logs[0][-3000:]
+    assert finished[0]["loss"] == finished[1]["loss"]
+    steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    assert steps == list(range(5, TRAIN_STEPS + 1, 5))  # one writer: no duplicated records

@@ -86,8 +86,15 @@ def _check_same_run(meta: dict[str, Any], trainer: Trainer, directory: pathlib.P
         )
 
 
-def _rewrite_metrics(path: pathlib.Path, keep_through_step: int) -> list[dict[str, Any]]:
+def _rewrite_metrics(
+    path: pathlib.Path, keep_through_step: int, write: bool = True
+) -> list[dict[str, Any]]:
     """Drop records past the restored step (written by the interrupted run), atomically.
+
+    Args:
+      path: The run's metrics log.
+      keep_through_step: The restored step.
+      write: Rewrite the file (only process 0 does; the others only read it).
 
     Returns:
       The records kept.
@@ -99,9 +106,10 @@ def _rewrite_metrics(path: pathlib.Path, keep_through_step: int) -> list[dict[st
         for line in path.read_text().splitlines()
         if line.strip() and json.loads(line)["step"] <= keep_through_step
     ]
-    tmp = path.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(line + "\n" for line in kept))
-    tmp.replace(path)
+    if write:
+        tmp = path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        tmp.replace(path)
     return [json.loads(line) for line in kept]
 
 
@@ -216,7 +224,7 @@ def _train_in_folder(
             state, meta = checkpointer.restore(trainer.abstract_state())
             trainer.load_state(state)
             data.restore(meta["data_position"])
-            earlier = _rewrite_metrics(metrics_path, trainer.step)
+            earlier = _rewrite_metrics(metrics_path, trainer.step, write=jax.process_index() == 0)
             planned = meta["train_config"].get("steps", train_config.steps)
             if trainer.step < train_config.steps and planned != train_config.steps:
                 print(
@@ -249,7 +257,7 @@ def _train_in_folder(
             flops_per_token=model_config.flops_per_token(trainer.seq_len),
             peak_flops=peak_flops(list(trainer.mesh.devices.flat)),
             compile_seconds=compile_seconds,
-            path=metrics_path,
+            path=metrics_path if jax.process_index() == 0 else None,  # one writer per run
             callbacks=callbacks,
         )
         bar = Progress(train_config.steps, trainer.step, log, enabled=progress)
