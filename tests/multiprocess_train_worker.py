@@ -2,7 +2,7 @@
 tests/test_multiprocess.py).
 
 Usage: python tests/multiprocess_train_worker.py PORT PROCESS_ID RUN_DIR OUT_JSON
-Runs `gopherlite.train.train` for `TRAIN_STEPS` steps on a data-parallel mesh of both
+Runs `gopherlite.train.train` for up to `TRAIN_STEPS` steps on a data-parallel mesh of both
 processes' 4 CPU devices each, resuming from RUN_DIR's checkpoint if there is one. Writes the
 step it ended at (and the stop signal, if one stopped it) and exits with the CLI's status.
 """
@@ -13,7 +13,7 @@ import sys
 
 import jax
 
-TRAIN_STEPS = 40
+TRAIN_STEPS = 200
 
 
 def main(port: str, process_id: str, run_dir: str, out_json: str) -> int:

@@ -77,6 +77,8 @@ def test_a_signal_saves_the_next_step_and_resuming_matches_an_uninterrupted_run(
     assert f"stopped by {signal.Signals(signum).name} after step" in line and "resume" in line
     assert stopped >= 30 and (out / "checkpoints" / str(stopped)).is_dir()
     assert not (out / LOCK_FILE).exists()  # released on the way out
+    if signum == signal.SIGINT:
+        return  # the same code path from here on; one resumed run (SIGTERM's) keeps the suite short
 
     resumed = _train(out)
     assert resumed.wait(timeout=600) == 0, resumed.communicate()
