@@ -11,6 +11,7 @@ to proceed. Reading a folder (``eval``, ``sample``) takes no lock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -18,6 +19,8 @@ import pathlib
 import socket
 import sys
 from typing import Any
+
+import jax
 
 LOCK_FILE = ".lock"
 
@@ -130,3 +133,22 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def hold_run_folder(
+    directory: str | pathlib.Path | None,
+) -> RunLock | contextlib.nullcontext[None]:
+    """The lock a trainer takes on its run folder: process 0's `RunLock`, else nothing.
+
+    With several processes writing one run (``jax.distributed``), process 0 stands for them;
+    without a folder there is nothing to lock.
+
+    Args:
+      directory: The run folder, or None.
+
+    Returns:
+      A context manager.
+    """
+    if directory is None or jax.process_index() != 0:
+        return contextlib.nullcontext()
+    return RunLock(directory)

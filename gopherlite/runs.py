@@ -12,14 +12,12 @@ functions, so what a learner runs in a notebook is exactly what the CLI runs.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import pathlib
 from collections.abc import Sequence
 from typing import Any
 
-import jax
 from flax import nnx
 from jax.sharding import Mesh
 
@@ -30,7 +28,7 @@ from gopherlite.data.pipeline import TextData, load_documents, prepare_text
 from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.evaluate import EvalResult, evaluate, unigram_bits_per_byte
 from gopherlite.nn import GopherLM
-from gopherlite.runlock import RunLock
+from gopherlite.runlock import hold_run_folder
 from gopherlite.sharding import batch_sharding, local_batch_rows, mesh_or_first_device
 from gopherlite.train import (
     Callback,
@@ -115,9 +113,7 @@ def train_run(
       The training result and the run's data.
     """
     out_dir = pathlib.Path(out_dir)
-    with contextlib.ExitStack() as stack:
-        if jax.process_index() == 0:  # refuse a second trainer before touching the folder
-            stack.enter_context(RunLock(out_dir))
+    with hold_run_folder(out_dir):  # refuse a second trainer before touching the folder
         return _train_run(
             model_config, train_config, out_dir, corpus_paths=corpus_paths,
             tokenizer_path=tokenizer_path, callbacks=callbacks, progress=progress, mesh=mesh,

@@ -8,7 +8,6 @@ writing their own loops.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import pathlib
@@ -24,7 +23,7 @@ from gopherlite.config import ModelConfig
 from gopherlite.data.batches import Batch, PackedWindows
 from gopherlite.evaluate import evaluate
 from gopherlite.hardware import peak_flops
-from gopherlite.runlock import RunLock
+from gopherlite.runlock import hold_run_folder
 from gopherlite.sharding import Layout
 from gopherlite.train.config import TrainConfig
 from gopherlite.train.hooks import Callback, Checkpoints, MetricsLog, Progress, StepResult
@@ -185,11 +184,9 @@ def train(
       TrainingStoppedError: a signal stopped the run (after its checkpoint was written).
       RunLockedError: another live trainer holds ``out_dir``.
     """
-    with contextlib.ExitStack() as stack:
-        if out_dir is not None and jax.process_index() == 0:
-            stack.enter_context(RunLock(out_dir))
+    with hold_run_folder(out_dir), StopSignals() as stop:
         return _train_in_folder(
-            model_config, train_config, data, stack.enter_context(StopSignals()),
+            model_config, train_config, data, stop,
             bytes_per_token=bytes_per_token, out_dir=out_dir, heldout=heldout,
             callbacks=callbacks, progress=progress, meta_extra=meta_extra, mesh=mesh,
             layout=layout,
