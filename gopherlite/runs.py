@@ -77,7 +77,8 @@ def prepare_data(
     data = prepare_text(
         seq_len, corpus_paths=corpus_paths, tokenizer=tokenizer, vocab_size=model_config.vocab_size
     )
-    data.tokenizer.check_compatible(model_config)
+    if tokenizer is None:  # freshly trained: check what SentencePiece produced
+        data.tokenizer.check_compatible(model_config)
     if not saved.exists():
         out_dir.mkdir(parents=True, exist_ok=True)
         data.tokenizer.save(saved)
@@ -114,59 +115,39 @@ def train_run(
     """
     out_dir = pathlib.Path(out_dir)
     with hold_run_folder(out_dir):  # refuse a second trainer before touching the folder
-        return _train_run(
-            model_config, train_config, out_dir, corpus_paths=corpus_paths,
-            tokenizer_path=tokenizer_path, callbacks=callbacks, progress=progress, mesh=mesh,
+        seq_len = train_config.seq_len or model_config.max_seq_len
+        data = prepare_data(
+            model_config, seq_len, out_dir, corpus_paths=corpus_paths, tokenizer_path=tokenizer_path
+        )
+        # Each process loads only the rows of every global batch that its devices hold.
+        mesh = mesh_or_first_device(mesh)
+        start, stop = local_batch_rows(batch_sharding(mesh), train_config.batch_size)
+        batches = BatchIterator(
+            data.train,
+            train_config.batch_size,
+            seed=train_config.seed,
+            num_shards=train_config.batch_size // (stop - start),
+            shard_index=start // (stop - start),
+        )
+        meta_extra = {
+            "tokenizer_sha256": _sha256(data.tokenizer.to_bytes()),
+            "corpus_fingerprint": data.corpus_fingerprint,
+            "corpus_paths": [str(p) for p in corpus_paths or []],
+        }
+        result = train(
+            model_config,
+            train_config,
+            batches,
+            bytes_per_token=data.bytes_per_token,
+            out_dir=out_dir,
+            heldout=data.heldout,
+            callbacks=callbacks,
+            progress=progress,
+            meta_extra=meta_extra,
+            mesh=mesh,
             layout=layout,
-        )  # fmt: skip
-
-
-def _train_run(
-    model_config: ModelConfig,
-    train_config: TrainConfig,
-    out_dir: pathlib.Path,
-    *,
-    corpus_paths: Sequence[str | pathlib.Path] | None,
-    tokenizer_path: str | pathlib.Path | None,
-    callbacks: tuple[Callback, ...],
-    progress: bool,
-    mesh: Mesh | None,
-    layout: str,
-) -> tuple[TrainResult, TextData]:
-    """`train_run`'s body, run while the folder is locked."""
-    seq_len = train_config.seq_len or model_config.max_seq_len
-    data = prepare_data(
-        model_config, seq_len, out_dir, corpus_paths=corpus_paths, tokenizer_path=tokenizer_path
-    )
-    # Each process loads only the rows of every global batch that its devices hold.
-    mesh = mesh_or_first_device(mesh)
-    start, stop = local_batch_rows(batch_sharding(mesh), train_config.batch_size)
-    batches = BatchIterator(
-        data.train,
-        train_config.batch_size,
-        seed=train_config.seed,
-        num_shards=train_config.batch_size // (stop - start),
-        shard_index=start // (stop - start),
-    )
-    meta_extra = {
-        "tokenizer_sha256": _sha256(data.tokenizer.to_bytes()),
-        "corpus_fingerprint": data.corpus_fingerprint,
-        "corpus_paths": [str(p) for p in corpus_paths or []],
-    }
-    result = train(
-        model_config,
-        train_config,
-        batches,
-        bytes_per_token=data.bytes_per_token,
-        out_dir=out_dir,
-        heldout=data.heldout,
-        callbacks=callbacks,
-        progress=progress,
-        meta_extra=meta_extra,
-        mesh=mesh,
-        layout=layout,
-    )
-    return result, data
+        )
+        return result, data
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,35 +30,11 @@ def _free_port() -> int:
 
 def test_two_processes_match_one(tmp_path):
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": ""}
     outs = [tmp_path / f"p{i}.json" for i in range(2)]
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "tests" / "multiprocess_worker.py"),
-                str(port),
-                "2",
-                str(i),
-                "4",
-                str(outs[i]),
-                str(tmp_path / "run"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    try:
-        logs = [p.communicate(timeout=600)[0] for p in procs]
-    finally:
-        for p in procs:  # never leave a worker (or its coordinator) behind
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    worker = ROOT / "tests" / "multiprocess_worker.py"
+    procs = _launch_pair(worker, [[str(port), "2", str(i), "4", str(outs[i]), str(tmp_path / "run")]
+                                  for i in range(2)])  # fmt: skip
+    logs = _finish(procs)
     for p, log in zip(procs, logs, strict=True):
         assert p.returncode == 0, log[-3000:]
     results = [json.loads(o.read_text()) for o in outs]
@@ -89,19 +65,19 @@ def test_two_processes_match_one(tmp_path):
         np.testing.assert_allclose(r["next_loss"], next_loss, rtol=1e-5)
 
 
-def _launch_pair(port, run_dir, outs):
+def _launch_pair(worker, args):
+    """Start one worker process per argument list (never left behind: see `_finish`)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": ""}
-    worker = str(ROOT / "tests" / "multiprocess_train_worker.py")
     return [
         subprocess.Popen(
-            [sys.executable, worker, str(port), str(i), str(run_dir), str(outs[i])],
+            [sys.executable, str(worker), *process_args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for i in range(2)
+        for process_args in args
     ]
 
 
@@ -117,7 +93,10 @@ def _finish(procs, timeout=600):
 
 def test_sigterm_to_one_process_stops_both_after_the_same_step(tmp_path):
     run_dir, outs = tmp_path / "run", [tmp_path / f"p{i}.json" for i in range(2)]
-    procs = _launch_pair(_free_port(), run_dir, outs)
+    port, worker = _free_port(), ROOT / "tests" / "multiprocess_train_worker.py"
+    procs = _launch_pair(
+        worker, [[str(port), str(i), str(run_dir), str(outs[i])] for i in range(2)]
+    )
     metrics = run_dir / "metrics.jsonl"
     deadline = time.monotonic() + 300
     while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):

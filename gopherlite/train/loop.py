@@ -185,101 +185,83 @@ def train(
       RunLockedError: another live trainer holds ``out_dir``.
     """
     with hold_run_folder(out_dir), StopSignals() as stop:
-        return _train_in_folder(
-            model_config, train_config, data, stop,
-            bytes_per_token=bytes_per_token, out_dir=out_dir, heldout=heldout,
-            callbacks=callbacks, progress=progress, meta_extra=meta_extra, mesh=mesh,
-            layout=layout,
-        )  # fmt: skip
+        trainer = Trainer(model_config, train_config, mesh=mesh, layout=layout)
+        checkpointer, metrics_path, earlier = None, None, []
+        if out_dir is not None:
+            out_dir = pathlib.Path(out_dir)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            metrics_path = out_dir / "metrics.jsonl"
+            checkpointer = Checkpointer(out_dir / "checkpoints", keep=train_config.keep_checkpoints)
+            if checkpointer.latest_step() is not None:
+                _check_same_run(checkpointer.read_meta(), trainer, out_dir)
+                state, meta = checkpointer.restore(trainer.abstract_state())
+                trainer.load_state(state)
+                data.restore(meta["data_position"])
+                earlier = _rewrite_metrics(
+                    metrics_path, trainer.step, write=jax.process_index() == 0
+                )
+                planned = meta["train_config"].get("steps", train_config.steps)
+                if trainer.step < train_config.steps and planned != train_config.steps:
+                    print(
+                        f"Resuming at step {trainer.step} of a run planned for {planned} steps: "
+                        f"the learning-rate schedule is stretched from step {trainer.step} to "
+                        f"{train_config.steps}.",
+                        file=sys.stderr,
+                    )
 
-
-def _train_in_folder(
-    model_config: ModelConfig,
-    train_config: TrainConfig,
-    data: Iterator[Batch],
-    stop: StopSignals,
-    *,
-    bytes_per_token: float,
-    out_dir: str | pathlib.Path | None,
-    heldout: PackedWindows | None,
-    callbacks: tuple[Callback, ...],
-    progress: bool,
-    meta_extra: dict[str, Any] | None,
-    mesh: Mesh | None,
-    layout: str | Layout,
-) -> TrainResult:
-    """`train`'s body, run while the folder is locked and stop signals are caught."""
-    trainer = Trainer(model_config, train_config, mesh=mesh, layout=layout)
-    checkpointer, metrics_path, earlier = None, None, []
-    if out_dir is not None:
-        out_dir = pathlib.Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        metrics_path = out_dir / "metrics.jsonl"
-        checkpointer = Checkpointer(out_dir / "checkpoints", keep=train_config.keep_checkpoints)
-        if checkpointer.latest_step() is not None:
-            _check_same_run(checkpointer.read_meta(), trainer, out_dir)
-            state, meta = checkpointer.restore(trainer.abstract_state())
-            trainer.load_state(state)
-            data.restore(meta["data_position"])
-            earlier = _rewrite_metrics(metrics_path, trainer.step, write=jax.process_index() == 0)
-            planned = meta["train_config"].get("steps", train_config.steps)
-            if trainer.step < train_config.steps and planned != train_config.steps:
-                print(
-                    f"Resuming at step {trainer.step} of a run planned for {planned} steps: the "
-                    f"learning-rate schedule is stretched from step {trainer.step} to "
-                    f"{train_config.steps}.",
-                    file=sys.stderr,
+        def save() -> None:
+            if checkpointer is not None:
+                checkpointer.save(
+                    trainer.step,
+                    trainer.state,
+                    run_meta(trainer, data.position(), meta_extra or {}),
                 )
 
-    def save() -> None:
-        if checkpointer is not None:
-            checkpointer.save(
-                trainer.step, trainer.state, run_meta(trainer, data.position(), meta_extra or {})
+        def held_out_eval() -> dict[str, Any]:
+            result = evaluate(trainer.model, heldout, batch_size=train_config.batch_size).to_dict()
+            return {f"eval_{k}": v for k, v in result.items()}
+
+        log = None
+        if trainer.step < train_config.steps:
+            first = next(data)
+            compile_seconds = trainer.compile(first)
+            log = MetricsLog(
+                log_every=train_config.log_every,
+                eval_every=train_config.eval_every,
+                held_out=held_out_eval if heldout is not None else None,
+                bytes_per_token=bytes_per_token,
+                tokens_per_step=train_config.batch_size * trainer.seq_len,
+                flops_per_token=model_config.flops_per_token(trainer.seq_len),
+                peak_flops=peak_flops(list(trainer.mesh.devices.flat)),
+                compile_seconds=compile_seconds,
+                path=metrics_path if jax.process_index() == 0 else None,  # one writer per run
+                callbacks=callbacks,
             )
-
-    def held_out_eval() -> dict[str, Any]:
-        result = evaluate(trainer.model, heldout, batch_size=train_config.batch_size).to_dict()
-        return {f"eval_{k}": v for k, v in result.items()}
-
-    log = None
-    if trainer.step < train_config.steps:
-        first = next(data)
-        compile_seconds = trainer.compile(first)
-        log = MetricsLog(
-            log_every=train_config.log_every,
-            eval_every=train_config.eval_every,
-            held_out=held_out_eval if heldout is not None else None,
-            bytes_per_token=bytes_per_token,
-            tokens_per_step=train_config.batch_size * trainer.seq_len,
-            flops_per_token=model_config.flops_per_token(trainer.seq_len),
-            peak_flops=peak_flops(list(trainer.mesh.devices.flat)),
-            compile_seconds=compile_seconds,
-            path=metrics_path if jax.process_index() == 0 else None,  # one writer per run
-            callbacks=callbacks,
-        )
-        bar = Progress(train_config.steps, trainer.step, log, enabled=progress)
-        hooks = (log, Checkpoints(train_config.checkpoint_every, save), bar)
-        try:
-            batches = _chain(first, data)
-            for result in steps(trainer, batches, train_config.steps):
-                for hook in hooks:
-                    hook(result)
-                if stop.should_stop():
-                    break
-        finally:
-            bar.bar.close()
-    if checkpointer is not None and checkpointer.latest_step() != trainer.step:
-        save()
-    if stop.signum is not None:
-        where = None if checkpointer is None else str(checkpointer.directory / str(trainer.step))
+            bar = Progress(train_config.steps, trainer.step, log, enabled=progress)
+            hooks = (log, Checkpoints(train_config.checkpoint_every, save), bar)
+            try:
+                batches = _chain(first, data)
+                for result in steps(trainer, batches, train_config.steps):
+                    for hook in hooks:
+                        hook(result)
+                    if stop.should_stop():
+                        break
+            finally:
+                bar.bar.close()
+        if checkpointer is not None and checkpointer.latest_step() != trainer.step:
+            save()
+        if stop.signum is not None:
+            where = (
+                None if checkpointer is None else str(checkpointer.directory / str(trainer.step))
+            )
+            if checkpointer is not None:
+                checkpointer.close()
+            raise TrainingStoppedError(trainer.step, stop.signum, where)
+        final_eval = held_out_eval() if heldout is not None else None
         if checkpointer is not None:
             checkpointer.close()
-        raise TrainingStoppedError(trainer.step, stop.signum, where)
-    final_eval = held_out_eval() if heldout is not None else None
-    if checkpointer is not None:
-        checkpointer.close()
-    history = earlier + (log.history if log is not None else [])
-    return TrainResult(trainer, history, final_eval)
+        history = earlier + (log.history if log is not None else [])
+        return TrainResult(trainer, history, final_eval)
 
 
 def _chain(first: Batch, rest: Iterator[Batch]) -> Iterator[Batch]:
