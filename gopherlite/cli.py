@@ -78,6 +78,8 @@ def _add_train_config_flags(p: argparse.ArgumentParser) -> None:
             options["choices"] = tuple(POLICIES)
         elif typing.get_origin(kind) is typing.Literal:
             options["choices"] = typing.get_args(kind)
+        elif kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
         else:
             base = [t for t in typing.get_args(kind) if t is not type(None)] or [kind]
             options["type"] = _positive_int if field.name in _POSITIVE else base[0]
@@ -88,7 +90,7 @@ def _add_train_config_flags(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             *flags,
             dest=f"config_{field.name}",
-            metavar=None if "choices" in options else field.name.upper(),
+            metavar=None if "choices" in options or kind is bool else field.name.upper(),
             help=f"{helps.get(field.name, '')} (default: {default})".replace("%", "%%"),
             **options,
         )

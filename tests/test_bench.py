@@ -43,6 +43,12 @@ def test_bench_quick_writes_every_section(tmp_path, capsys):
     choices = {r["choice"]: r["ratio"] for r in results["architecture"]}
     assert set(choices) == {"relative attention", "RMSNorm"}
     assert [r["n_layers"] for r in results["scan"]] == [1, 2]
+    ckpt = results["checkpointing"]
+    assert ckpt["every"] == 2 and ckpt["state_mb"] > 0
+    assert set(ckpt["segment_s"]) == {"none", "sync", "async"}
+    assert all(s > 0 for s in ckpt["segment_s"].values())
+    assert set(ckpt["overhead"]) == {"sync", "async"}  # a slowdown; noise may make it < 0
+    assert all(math.isfinite(x) and x > -1 for x in ckpt["overhead"].values())
     assert len(results["decoding"]) >= 1
     assert {"train_s", "encode_mb_per_s"} <= set(results["tokenizer"])
     assert len(results["targets"]) == 3
@@ -55,7 +61,8 @@ def test_bench_quick_writes_every_section(tmp_path, capsys):
 
     table = capsys.readouterr().out
     for heading in (
-        "matmul peak", "training", "relative attention", "scan over layers", "decoding",
+        "matmul peak", "training", "relative attention", "checkpoint every 2", "scan over layers",
+        "decoding",
         "tokenizer",
     ):  # fmt: skip
         assert heading in table

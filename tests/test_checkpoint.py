@@ -1,5 +1,6 @@
 """Checkpoints restore exactly, keep the newest N, and fail clearly when damaged."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -65,3 +66,34 @@ def test_damaged_checkpoint_gives_a_clear_error_and_earlier_steps_still_restore(
         Checkpointer(tmp_path).restore(_state(0))
     state, _ = Checkpointer(tmp_path).restore(_state(0), step=1)
     np.testing.assert_array_equal(np.asarray(state["w"]), np.asarray(_state(1)["w"]))
+
+
+def test_a_background_save_writes_the_state_of_its_step_though_the_next_steps_donate_it(
+    tmp_path,
+):
+    """Async save, then at once three donating train steps: the checkpoint holds the saved
+    step's values exactly (not the donated buffers' later contents)."""
+    from flax import nnx
+
+    from gopherlite.config import ModelConfig
+    from gopherlite.train import TrainConfig, Trainer
+    from tests.multiprocess_data import batch_iterator
+
+    config = ModelConfig(vocab_size=4096, d_model=64, n_layers=2, n_heads=2, d_head=32)
+    trainer = Trainer(config, TrainConfig(steps=10, batch_size=8, seq_len=32, warmup_steps=1))
+    data = batch_iterator()
+    trainer.train_step(next(data))
+    saved = [np.array(leaf) for leaf in jax.tree.leaves(nnx.state(trainer.state))]  # copies
+    ckpt = Checkpointer(tmp_path, async_save=True)
+    ckpt.save(trainer.step, trainer.state, {"step": trainer.step})
+    for _ in range(3):
+        trainer.train_step(next(data))  # donates the state the writer may still be reading
+    later = [np.asarray(leaf) for leaf in jax.tree.leaves(nnx.state(trainer.state))]
+    assert any(not np.array_equal(a, b) for a, b in zip(saved, later, strict=True))
+    state, meta = ckpt.restore(trainer.abstract_state())  # waits for the write
+    ckpt.close()
+    assert meta == {"step": 1}
+    restored = jax.tree.leaves(nnx.state(state))
+    assert len(restored) == len(saved)
+    for want, got in zip(saved, restored, strict=True):
+        np.testing.assert_array_equal(np.asarray(got), want)

@@ -10,13 +10,15 @@ each ended by `jax.block_until_ready`):
 3. the cost of Gopher's architecture choices on the tiny train step, each timed alternately
    (A, B, A, B, ...) against its GPT-2 style baseline so both see the same contention, and
    scan over layers against unrolled blocks (compile time and step time at two depths);
-4. decoding tokens/s with the KV cache (`generate`) against recomputing the whole forward pass
+4. the step-time cost of a checkpoint every 10 steps, written synchronously and in the
+   background (`checkpointing.checkpoint_costs`);
+5. decoding tokens/s with the KV cache (`generate`) against recomputing the whole forward pass
    for every new token (`generate_uncached`);
-5. SentencePiece training time and encoding throughput on the embedded corpus.
+6. SentencePiece training time and encoding throughput on the embedded corpus.
 
 `format_table` renders the results with the targets each is measured against. The command
 ``python -m gopherlite bench`` and ``benchmarks/bench.py`` both call these functions; the
-measurements live in `training`, `decoding` and `report`.
+measurements live in `training`, `checkpointing`, `decoding` and `report`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 import flax
 import jax
 
+from gopherlite.bench.checkpointing import checkpoint_costs
 from gopherlite.bench.decoding import decoding_speed, tokenizer_speed
 from gopherlite.bench.report import (
     TARGET_DECODE_SPEEDUP,
@@ -57,6 +60,7 @@ __all__ = [
     "TARGET_TINY_MFU",
     "add_mfu",
     "architecture_costs",
+    "checkpoint_costs",
     "decoding_speed",
     "format_table",
     "interleaved_step_seconds",
@@ -80,6 +84,8 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         "training": {"tiny": (PRESETS["tiny"], 16, 128), "44m": (PRESETS["44m"], 4, 128)},
         "ablation_reps": 9,
         "scan_depths": (4, 16),
+        "checkpoint_every": 10,
+        "checkpoint_rounds": 5,
         "decode_contexts": (256, 512, 1024),
         "decode_new_tokens": 32,
         "decode_reps": 3,
@@ -94,6 +100,8 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         "training": {"tiny": (PRESETS["tiny"].replace(n_layers=1), 2, 32)},
         "ablation_reps": 2,
         "scan_depths": (1, 2),
+        "checkpoint_every": 2,
+        "checkpoint_rounds": 1,
         "decode_contexts": (32,),
         "decode_new_tokens": 4,
         "decode_reps": 1,
@@ -147,8 +155,8 @@ def run(quick: bool) -> dict[str, Any]:
     Returns:
       ``machine``, ``quick``, ``peak_flops`` (with ``peak_flops_start`` and
       ``peak_flops_end``, the two measurements it is the best of), ``training``,
-      ``architecture``, ``scan``, ``decoding``, ``tokenizer``, ``targets`` and ``seconds``
-      (wall time of the whole run).
+      ``architecture``, ``checkpointing``, ``scan``, ``decoding``, ``tokenizer``, ``targets``
+      and ``seconds`` (wall time of the whole run).
     """
     s = SETTINGS[quick]
     start = time.perf_counter()
@@ -163,6 +171,9 @@ def run(quick: bool) -> dict[str, Any]:
         del trainers  # free the larger shapes' state before the next benchmark
     tiny = s["training"]["tiny"]
     results["architecture"] = architecture_costs(*tiny, reps=s["ablation_reps"], gopher=tiny_fp32)
+    results["checkpointing"] = checkpoint_costs(
+        *tiny, every=s["checkpoint_every"], rounds=s["checkpoint_rounds"], trainer=tiny_fp32
+    )
     del tiny_fp32
     results["scan"] = scan_costs(*tiny, reps=s["ablation_reps"], depths=s["scan_depths"])
     results["decoding"] = decoding_speed(

@@ -94,6 +94,15 @@ def format_table(results: dict[str, Any]) -> str:
             for r in results["architecture"]
         ),
         "",
+        f"| checkpoint every {results['checkpointing']['every']} tiny steps "
+        f"({results['checkpointing']['state_mb']:.1f} MB) | segment s | step-time overhead |",
+        "|---|---:|---:|",
+        *(
+            f"| {mode} | {results['checkpointing']['segment_s'][mode]:.3f} "
+            f"| {results['checkpointing']['overhead'].get(mode, 0.0):+.1%} |"
+            for mode in ("none", "sync", "async")
+        ),
+        "",
         "| scan over layers: n_layers | compile s scanned | compile s unrolled "
         "| step s scanned | step s unrolled | median step ratio |",
         "|---:|---:|---:|---:|---:|---:|",

@@ -50,6 +50,8 @@ class TrainConfig:
       eval_every: Steps between held-out evaluations (0: only at the end).
       checkpoint_every: Steps between checkpoints (a final one is always written).
       keep_checkpoints: Newest checkpoints kept on disk.
+      async_checkpoints: Write checkpoints to disk in the background while training goes on
+        (Orbax's asynchronous saves; the step waits only for the copy to host memory).
       seed: Seed of the initialisation, of the data order and of stochastic rounding.
       precision: Precision policy, one of `gopherlite.precision.POLICIES`: ``"fp32"``,
         ``"mixed"``, ``"bf16_rne"``, ``"bf16_sr"`` or ``"bf16_master"`` (G Sec. 3.2, App. C).
@@ -74,6 +76,7 @@ class TrainConfig:
     eval_every: int = 0
     checkpoint_every: int = 100
     keep_checkpoints: int = 3
+    async_checkpoints: bool = True
     seed: int = 0
     precision: str = "fp32"
 

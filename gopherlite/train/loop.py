@@ -8,6 +8,7 @@ writing their own loops.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import pathlib
@@ -184,14 +185,20 @@ def train(
       TrainingStoppedError: a signal stopped the run (after its checkpoint was written).
       RunLockedError: another live trainer holds ``out_dir``.
     """
-    with hold_run_folder(out_dir), StopSignals() as stop:
+    # Exits in reverse: pending saves are written, the signals restored, the folder released.
+    with hold_run_folder(out_dir), StopSignals() as stop, contextlib.ExitStack() as cleanup:
         trainer = Trainer(model_config, train_config, mesh=mesh, layout=layout)
         checkpointer, metrics_path, earlier = None, None, []
         if out_dir is not None:
             out_dir = pathlib.Path(out_dir)
             out_dir.mkdir(parents=True, exist_ok=True)
             metrics_path = out_dir / "metrics.jsonl"
-            checkpointer = Checkpointer(out_dir / "checkpoints", keep=train_config.keep_checkpoints)
+            checkpointer = Checkpointer(
+                out_dir / "checkpoints",
+                keep=train_config.keep_checkpoints,
+                async_save=train_config.async_checkpoints,
+            )
+            cleanup.callback(checkpointer.close)
             if checkpointer.latest_step() is not None:
                 _check_same_run(checkpointer.read_meta(), trainer, out_dir)
                 state, meta = checkpointer.restore(trainer.abstract_state())
@@ -254,12 +261,8 @@ def train(
             where = (
                 None if checkpointer is None else str(checkpointer.directory / str(trainer.step))
             )
-            if checkpointer is not None:
-                checkpointer.close()
             raise TrainingStoppedError(trainer.step, stop.signum, where)
         final_eval = held_out_eval() if heldout is not None else None
-        if checkpointer is not None:
-            checkpointer.close()
         history = earlier + (log.history if log is not None else [])
         return TrainResult(trainer, history, final_eval)
 
