@@ -28,7 +28,7 @@ def main(
     jax.config.update("jax_num_cpu_devices", 4)
     jax.distributed.initialize(
         f"127.0.0.1:{port}", 2, int(process_id), initialization_timeout=60,
-        heartbeat_timeout_seconds=10, shutdown_timeout_seconds=10,
+        heartbeat_timeout_seconds=60, shutdown_timeout_seconds=10,
     )  # fmt: skip
     from gopherlite.sharding import make_mesh
     from gopherlite.train import train

@@ -29,6 +29,7 @@ from gopherlite.sharding import Layout
 from gopherlite.train.config import TrainConfig
 from gopherlite.train.hooks import Callback, Checkpoints, MetricsLog, Progress, StepResult
 from gopherlite.train.interrupts import StopSignals, TrainingStoppedError
+from gopherlite.train.peers import PeerWatch
 from gopherlite.train.step import Trainer
 
 
@@ -189,12 +190,14 @@ def train(
     with hold_run_folder(out_dir), StopSignals() as stop, contextlib.ExitStack() as cleanup:
         trainer = Trainer(model_config, train_config, mesh=mesh, layout=layout)
         checkpointer, metrics_path, earlier = None, None, []
+        folder = None if out_dir is None else pathlib.Path(out_dir) / "checkpoints"
+        cleanup.enter_context(PeerWatch(folder))  # a lost peer stops this process in seconds
         if out_dir is not None:
             out_dir = pathlib.Path(out_dir)
             out_dir.mkdir(parents=True, exist_ok=True)
             metrics_path = out_dir / "metrics.jsonl"
             checkpointer = Checkpointer(
-                out_dir / "checkpoints",
+                folder,
                 keep=train_config.keep_checkpoints,
                 async_save=train_config.async_checkpoints,
             )
