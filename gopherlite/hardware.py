@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import re
 import time
 from collections.abc import Sequence
@@ -170,3 +171,32 @@ def peak_flops(devices: Sequence[Any] | None = None) -> tuple[float, str]:
         "gopherlite.hardware.CHIPS)"
     )
     return per_device * len(devices), source
+
+
+def device_memory_bytes(device: Any) -> int | None:
+    """Memory one device can give a program: the runtime's limit on accelerators; on a CPU,
+    the host's available memory (Linux ``MemAvailable``, else all physical memory), which every
+    CPU device of the process shares.
+
+    Args:
+      device: A `jax.Device`.
+
+    Returns:
+      Bytes, or None when the runtime does not say.
+    """
+    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+    if stats and stats.get("bytes_limit"):
+        return int(stats["bytes_limit"])
+    if device.platform != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return None

@@ -55,9 +55,10 @@ def prepare_data(
 ) -> TextData:
     """Choose the run's tokenizer and pack its text into windows (`pipeline.prepare_text`).
 
-    The tokenizer is, in order of preference: the one already in the run folder (resuming),
-    the file given, or a new SentencePiece model trained on the training text with the model's
-    vocabulary size. It is checked against the model config and saved into the run folder.
+    The tokenizer is, in order of preference: the one already in the run folder (resuming;
+    a different file given is refused), the file given, or a new SentencePiece model trained on
+    the training text with the model's vocabulary size. It is checked against the model config
+    and saved into the run folder.
 
     Args:
       model_config: The model (its ``vocab_size`` must match the tokenizer's).
@@ -70,8 +71,14 @@ def prepare_data(
       The run's data.
     """
     saved = out_dir / TOKENIZER_FILE
-    given = saved if saved.exists() else tokenizer_path
-    tokenizer = Tokenizer.load(given) if given is not None else None
+    given = None if tokenizer_path is None else Tokenizer.load(tokenizer_path)
+    if saved.exists() and given is not None and given.to_bytes() != _tokenizer_bytes(saved):
+        raise ValueError(
+            f"The tokenizer {tokenizer_path} is not the one the run in {out_dir} was trained "
+            f"with ({saved}); to resume, leave the tokenizer out (the run's own is used); for "
+            "a new run with it, choose another output folder."
+        )
+    tokenizer = Tokenizer.load(saved) if saved.exists() else given
     if tokenizer is not None:
         tokenizer.check_compatible(model_config)
     data = prepare_text(
@@ -225,3 +232,7 @@ def evaluate_run(run: LoadedRun, *, seq_len: int | None = None, batch_size: int 
     train_windows = pack_documents(run.tokenizer, train_docs, window)
     baseline = unigram_bits_per_byte(train_windows, heldout, config.vocab_size)
     return evaluate(run.model, heldout, batch_size=batch_size, unigram_bpb=baseline)
+
+
+def _tokenizer_bytes(path: pathlib.Path) -> bytes:
+    return Tokenizer.load(path).to_bytes()

@@ -425,6 +425,13 @@ def put_batch(sharding: NamedSharding, local_rows: Any, global_batch: int) -> ja
     return jax.make_array_from_process_local_data(sharding, local, (global_batch, *local.shape[1:]))
 
 
+# JAX declares a silent process dead after 100 s by default; a pod then waits that long before
+# it fails. The trainer's own watch (`gopherlite.train.peers`) acts after 10 s while it trains;
+# these bound the wait everywhere else (start-up, shutdown).
+HEARTBEAT_TIMEOUT_S = 30
+SHUTDOWN_TIMEOUT_S = 30
+
+
 def initialize_distributed(
     coordinator_address: str | None = None,
     num_processes: int | None = None,
@@ -442,10 +449,14 @@ def initialize_distributed(
       process_id: This process's index.
     """
     given = [a is not None for a in (coordinator_address, num_processes, process_id)]
+    timeouts = {
+        "heartbeat_timeout_seconds": HEARTBEAT_TIMEOUT_S,
+        "shutdown_timeout_seconds": SHUTDOWN_TIMEOUT_S,
+    }
     if coordinator_address == "auto":
-        jax.distributed.initialize()
+        jax.distributed.initialize(**timeouts)
     elif all(given):
-        jax.distributed.initialize(coordinator_address, num_processes, process_id)
+        jax.distributed.initialize(coordinator_address, num_processes, process_id, **timeouts)
     elif any(given):
         raise ValueError(
             "Multi-host training needs --coordinator-address, --num-processes and --process-id "

@@ -4,6 +4,7 @@ one-line errors (exit status 2, no traceback) for bad input."""
 import dataclasses
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -180,11 +181,47 @@ def test_unreadable_corpus_file(capsys, tmp_path):
     _fails_cleanly(argv, capsys, "latin1.txt")
 
 
-def test_tokenizer_and_model_vocabulary_mismatch(capsys, tmp_path):
+def test_tokenizer_of_another_vocabulary_or_not_the_runs(run_dir, capsys, tmp_path):
     small = tmp_path / "small.model"
     assert main(["tokenizer", "train", "--vocab-size", "512", "--out", str(small)]) == 0
     argv = ["train", "--preset", "tiny", "--out", str(tmp_path / "r"), "--tokenizer", str(small)]
     _fails_cleanly(argv, capsys, "4096")
+    # Resuming a run with a tokenizer file that is not the run's own: refused, nothing changed.
+    before = _snapshot(run_dir)
+    argv = ["train", "--preset", "tiny", "--out", str(run_dir), "--tokenizer", str(small)]
+    _fails_cleanly([*argv, *FAST, "--steps", "8"], capsys, "is not the one the run in")
+    assert _snapshot(run_dir) == before
+    _fails_cleanly(["tokenizer", "stats", "--tokenizer", str(tmp_path / "none.model")], capsys,
+                   "Tokenizer model not found")  # fmt: skip
+
+
+def _snapshot(folder):
+    """Every file under ``folder`` with its bytes (to show a failed command changed nothing)."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_truncated_checkpoint_is_refused_and_left_as_it_was(run_dir, capsys, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    latest = max((p for p in (copy / "checkpoints").iterdir() if p.name.isdigit()),
+                 key=lambda p: int(p.name))  # fmt: skip
+    biggest = max((p for p in (latest / "state").rglob("*") if p.is_file()),
+                  key=lambda p: p.stat().st_size)  # fmt: skip
+    biggest.write_bytes(biggest.read_bytes()[: biggest.stat().st_size // 2])
+    before = _snapshot(copy)
+    argv = ["train", "--preset", "tiny", "--out", str(copy), *FAST, "--steps", "8"]
+    _fails_cleanly(argv, capsys, "damaged or incomplete")
+    _fails_cleanly(["eval", "--checkpoint", str(copy)], capsys, "damaged or incomplete")
+    assert _snapshot(copy) == before
+
+
+def test_sequence_too_long_for_memory(capsys, tmp_path):
+    argv = ["train", "--preset", "tiny", "--out", str(tmp_path / "r"), "--tokenizer", TOKENIZER,
+            "--seq-len", "16384", "--steps", "1", "--no-progress"]  # fmt: skip
+    _fails_cleanly(argv, capsys, "XLA's memory analysis")
+    assert not (tmp_path / "r" / "checkpoints").exists() or not any(
+        (tmp_path / "r" / "checkpoints").iterdir()
+    )
 
 
 def test_tokenizer_encode_decode_round_trip(capsys):

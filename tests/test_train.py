@@ -50,6 +50,15 @@ def test_default_warmup_is_gophers_1500_scaled_to_short_runs():
     assert TrainConfig(steps=5).resolved_warmup() == 1
 
 
+@pytest.mark.parametrize("steps, warmup", [(1, None), (5, 5), (3, 10)])
+def test_runs_that_are_all_warm_up_have_a_schedule(steps, warmup):
+    """One step, or no steps left after the warm-up: it ramps up and never decays."""
+    cfg = TrainConfig(steps=steps, warmup_steps=warmup)
+    lr = learning_rate_schedule(cfg, peak=2e-4)
+    assert float(lr(cfg.resolved_warmup())) == pytest.approx(2e-4, rel=1e-6)
+    assert float(lr(0)) == pytest.approx(1e-7)
+
+
 def test_gradients_are_clipped_to_the_global_norm():
     cfg = TrainConfig(learning_rate=LR, steps=10, grad_clip=1.0, warmup_steps=1)
     tx = make_optimizer(cfg, peak=1.0)

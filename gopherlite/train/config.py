@@ -165,11 +165,12 @@ def learning_rate_schedule(config: TrainConfig, peak: float) -> optax.Schedule:
     Returns:
       A function from step to learning rate.
     """
+    warmup = config.resolved_warmup()
     return optax.warmup_cosine_decay_schedule(
         init_value=config.init_learning_rate,
         peak_value=peak,
-        warmup_steps=config.resolved_warmup(),
-        decay_steps=config.steps,
+        warmup_steps=warmup,
+        decay_steps=max(config.steps, warmup + 1),  # a run that is all warm-up never decays
         end_value=peak * config.final_lr_fraction,
     )
 

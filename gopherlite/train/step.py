@@ -14,6 +14,7 @@ from jax.sharding import Mesh
 from gopherlite.config import ModelConfig
 from gopherlite.data.batches import Batch
 from gopherlite.evaluate import cross_entropy
+from gopherlite.hardware import device_memory_bytes
 from gopherlite.nn import GopherLM
 from gopherlite.precision import get_policy, rounding_key
 from gopherlite.sharding import (
@@ -173,7 +174,31 @@ class Trainer:
         start = time.perf_counter()
         with jax.set_mesh(self.mesh):
             self._step = self._step.lower(self.state, self.put(batch)).compile()
+        self._check_fits(self._step)
         return time.perf_counter() - start
+
+    def _check_fits(self, compiled: jax.stages.Compiled) -> None:
+        """Refuse, before running it, a step that needs more memory than the devices have."""
+        analysis = compiled.memory_analysis()
+        local = [d for d in self.mesh.devices.flat if d.process_index == jax.process_index()]
+        available = device_memory_bytes(local[0])
+        if analysis is None or available is None:
+            return
+        # Bytes the step allocates beyond its (donated, reused) inputs, per device.
+        new = analysis.temp_size_in_bytes + analysis.output_size_in_bytes
+        new -= analysis.alias_size_in_bytes
+        if local[0].platform == "cpu":  # the state is already in host memory, shared by all
+            need, where = new * len(local), "this host has available"
+        else:
+            need, where = new + analysis.argument_size_in_bytes, f"each {local[0].device_kind} has"
+        if need > available:
+            B, L = self.train_config.batch_size, self.seq_len
+            raise ValueError(
+                f"One train step needs {need / 2**30:.1f} GiB (XLA's memory analysis of the "
+                f"compiled step) but {where} {available / 2**30:.1f} GiB; use a shorter "
+                f"sequence (--seq-len, now {L}), a smaller batch (--batch-size, now {B}), "
+                "ModelConfig(remat=True), or more devices."
+            )
 
     def compiled_text(self) -> str:
         """The optimised HLO of the train step, as XLA compiled it (for profiling).
