@@ -46,14 +46,22 @@ def test_every_train_config_field_is_a_flag():
                "warmup_steps": 2, "init_learning_rate": 1e-6, "final_lr_fraction": 0.2,
                "optimizer": "adamw", "b1": 0.8, "b2": 0.99, "eps": 1e-6, "weight_decay": 0.01,
                "grad_clip": 0.25, "label_smoothing": 0.1, "log_every": 3, "eval_every": 5,
-               "checkpoint_every": 4, "keep_checkpoints": 2, "seed": 9,
-               "precision": "bf16_sr"}  # fmt: skip
+               "checkpoint_every": 4, "keep_checkpoints": 2, "async_checkpoints": False,
+               "seed": 9, "precision": "bf16_sr"}  # fmt: skip
     assert set(changed) == {f.name for f in dataclasses.fields(TrainConfig)}
-    flags = [x for k, v in changed.items() for x in ("--" + k.replace("_", "-"), str(v))]
+
+    def flag(name, value):  # a boolean field is a --name / --no-name pair
+        dashed = name.replace("_", "-")
+        if isinstance(value, bool):
+            return [f"--{dashed}" if value else f"--no-{dashed}"]
+        return [f"--{dashed}", str(value)]
+
+    flags = [x for k, v in changed.items() for x in flag(k, v)]
     config = train_config_from_args(_train_args(*flags))
     assert config == TrainConfig(**changed)
     assert default_fields_differ(config)
     assert train_config_from_args(_train_args("--keep", "5")).keep_checkpoints == 5
+    assert train_config_from_args(_train_args("--async-checkpoints")).async_checkpoints is True
 
 
 def default_fields_differ(config):

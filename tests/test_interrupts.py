@@ -27,10 +27,10 @@ FLAGS = ["--preset", "tiny", "--seq-len", "32", "--batch-size", "4", "--log-ever
          "--tokenizer", TOKENIZER]  # fmt: skip
 
 
-def _train(out, steps=STEPS):
+def _train(out, steps=STEPS, *extra):
     argv = [sys.executable, "-m", "gopherlite", "train", "--out", str(out), "--steps", str(steps)]
     return subprocess.Popen(
-        [*argv, *FLAGS], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*argv, *FLAGS, *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
@@ -101,14 +101,21 @@ def test_stop_signals_record_the_first_signal_and_restore_the_handlers():
 
 def test_a_second_trainer_is_refused_and_the_first_finishes(tmp_path, capsys):
     out = tmp_path / "run"
-    first = _train(out, steps=120)
+    first = _train(out, 300, "--checkpoint-every", "10")
     _wait_for_step(first, out, 10)
-    second = ["train", "--out", str(out), "--steps", "120", *FLAGS]
+    second = ["train", "--out", str(out), "--steps", "300", *FLAGS]
     assert main(second) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"being trained by process {first.pid}" in err
+    # Readers are not trainers: eval and sample read the newest checkpoint while it trains.
+    _wait_for_step(first, out, 20)
+    assert first.poll() is None  # still training when the readers start
+    assert main(["eval", "--checkpoint", str(out), "--json"]) == 0
+    assert (
+        main(["sample", "--checkpoint", str(out), "--prompt", "The", "--max-new-tokens", "4"]) == 0
+    )
     assert first.wait(timeout=600) == 0, first.communicate()
-    assert _records(out)[-1]["step"] == 120
+    assert _records(out)[-1]["step"] == 300
     assert main(["eval", "--checkpoint", str(out), "--json"]) == 0
 
 
