@@ -61,17 +61,17 @@ class PeerWatch:
         checkpoints: pathlib.Path | None,
         timeout: float = 10.0,
         interval: float = 1.0,
-        exit: Callable[[int], None] = os._exit,
+        exit_process: Callable[[int], None] = os._exit,
     ) -> None:
         """Args:
         checkpoints: The run's checkpoint folder, named in the message (None: none is kept).
         timeout: Seconds without a sign of life before a peer counts as lost.
         interval: Seconds between this process's heartbeats and checks.
-        exit: Ends the process (``os._exit``: the main thread may be blocked in a collective
+        exit_process: Ends the process (``os._exit``: the main thread may be blocked in a collective
           that never returns, so a normal exit could not happen).
         """
         self.checkpoints, self.timeout, self.interval = checkpoints, timeout, interval
-        self._exit = exit
+        self._exit = exit_process
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.lost: str | None = None
