@@ -28,7 +28,6 @@ import pathlib
 import sys
 import threading
 import time
-from collections.abc import Callable
 
 import jax
 
@@ -61,17 +60,13 @@ class PeerWatch:
         checkpoints: pathlib.Path | None,
         timeout: float = 10.0,
         interval: float = 1.0,
-        exit_process: Callable[[int], None] = os._exit,
     ) -> None:
         """Args:
         checkpoints: The run's checkpoint folder, named in the message (None: none is kept).
         timeout: Seconds without a sign of life before a peer counts as lost.
         interval: Seconds between this process's heartbeats and checks.
-        exit_process: Ends the process (``os._exit``: the main thread may be blocked in a collective
-          that never returns, so a normal exit could not happen).
         """
         self.checkpoints, self.timeout, self.interval = checkpoints, timeout, interval
-        self._exit = exit_process
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.lost: str | None = None
@@ -141,4 +136,6 @@ class PeerWatch:
             file=sys.stderr,
             flush=True,
         )
-        self._exit(PEER_LOST_EXIT_STATUS)
+        # os._exit, not sys.exit: the main thread may be blocked in a collective that never
+        # returns, so a normal exit could not happen.
+        os._exit(PEER_LOST_EXIT_STATUS)
