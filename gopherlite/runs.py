@@ -72,13 +72,13 @@ def prepare_data(
     """
     saved = out_dir / TOKENIZER_FILE
     given = None if tokenizer_path is None else Tokenizer.load(tokenizer_path)
-    if saved.exists() and given is not None and given.to_bytes() != _tokenizer_bytes(saved):
+    tokenizer = Tokenizer.load(saved) if saved.exists() else given
+    if given is not None and given.to_bytes() != tokenizer.to_bytes():
         raise ValueError(
             f"The tokenizer {tokenizer_path} is not the one the run in {out_dir} was trained "
             f"with ({saved}); to resume, leave the tokenizer out (the run's own is used); for "
             "a new run with it, choose another output folder."
         )
-    tokenizer = Tokenizer.load(saved) if saved.exists() else given
     if tokenizer is not None:
         tokenizer.check_compatible(model_config)
     data = prepare_text(
@@ -232,7 +232,3 @@ def evaluate_run(run: LoadedRun, *, seq_len: int | None = None, batch_size: int 
     train_windows = pack_documents(run.tokenizer, train_docs, window)
     baseline = unigram_bits_per_byte(train_windows, heldout, config.vocab_size)
     return evaluate(run.model, heldout, batch_size=batch_size, unigram_bpb=baseline)
-
-
-def _tokenizer_bytes(path: pathlib.Path) -> bytes:
-    return Tokenizer.load(path).to_bytes()
