@@ -38,6 +38,11 @@ CHINCHILLA_TABLE3: tuple[tuple[float, float, float], ...] = (
     (10e12, 1.30e28, 216.2e12),
 )
 
+# The line through Table 3's (log C, log N) rows, fitted once.
+_TABLE3_SLOPE, _TABLE3_INTERCEPT = np.polyfit(
+    np.log([c for _, c, _ in CHINCHILLA_TABLE3]), np.log([n for n, _, _ in CHINCHILLA_TABLE3]), 1
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class ParametricLaw:
@@ -99,9 +104,7 @@ def compute_optimal(flops: float) -> tuple[float, float]:
     """
     if not flops > 0:
         raise ValueError(f"flops must be positive, got {flops}.")
-    n_N, c_N, _ = np.array(CHINCHILLA_TABLE3).T
-    slope, intercept = np.polyfit(np.log(c_N), np.log(n_N), 1)
-    n_params = float(np.exp(intercept + slope * np.log(flops)))
+    n_params = float(np.exp(_TABLE3_INTERCEPT + _TABLE3_SLOPE * np.log(flops)))
     return n_params, flops / (6 * n_params)
 
 
