@@ -326,3 +326,25 @@ def smallest_fit(
                 return estimate
         devices *= 2
     return None
+
+
+def kv_cache_bytes(
+    config: ModelConfig, seq_len: int, *, batch_size: int = 1, bytes_per_value: int = 2
+) -> int:
+    """Bytes of the keys and values a decoder caches to generate without recomputing them.
+
+    Every layer keeps one key and one value of ``n_heads · d_head`` numbers per position
+    (`gopherlite.nn.attention.KVCache`); the relative keys W_kR R depend on weights alone and
+    are shared by every sequence, so they are not counted.
+
+    Args:
+      config: The model's shape.
+      seq_len: Positions cached per sequence (prompt plus generated tokens).
+      batch_size: Sequences decoded together.
+      bytes_per_value: 2 for bfloat16, 4 for float32.
+
+    Returns:
+      ``2 · n_layers · seq_len · n_heads · d_head · bytes_per_value · batch_size``.
+    """
+    per_position = 2 * config.n_layers * config.n_heads * config.d_head * bytes_per_value
+    return per_position * seq_len * batch_size

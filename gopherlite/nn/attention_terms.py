@@ -180,3 +180,34 @@ def model_score_terms(model: GopherLM, tokens_BxL: jax.Array) -> list[ScoreTerms
         relative_score_terms(block.attn, x_BxLxD)
         for block, x_BxLxD in zip(model.blocks, inputs, strict=True)
     ]
+
+
+def attention_weights(model: GopherLM, tokens_BxL: jax.Array) -> list[jax.Array]:
+    """Every layer's attention weights for the same tokens, relative or absolute positions.
+
+    Relative layers: softmax of the four terms (`relative_score_terms`). Absolute layers (GPT-2
+    style): softmax of ``q · k / sqrt(d_head)`` over the visible keys, from the layer's own
+    query and key projections.
+
+    Args:
+      model: A language model built with ``scan_layers=False``.
+      tokens_BxL: Integer token ids.
+
+    Returns:
+      One float32 ``[B, H, Q, C]`` array per layer; each row sums to 1 over keys 0 … i and is 0
+      for keys after the query.
+    """
+    weights = []
+    for block, x_BxLxD in zip(model.blocks, attention_inputs(model, tokens_BxL), strict=True):
+        attn: Attention = block.attn
+        if attn.relative:
+            w_BxHxQxC = jnp.nan_to_num(relative_score_terms(attn, x_BxLxD).weights())
+        else:
+            q_BxQxHxK = attn.query(x_BxLxD).astype(jnp.float32)
+            k_BxCxHxK = attn.key(x_BxLxD).astype(jnp.float32)
+            L = x_BxLxD.shape[1]
+            scores = jnp.einsum("BQHK,BCHK->BHQC", q_BxQxHxK, k_BxCxHxK) / math.sqrt(attn.d_head)
+            visible_QxC = jnp.arange(L)[None, :] <= jnp.arange(L)[:, None]
+            w_BxHxQxC = jax.nn.softmax(jnp.where(visible_QxC, scores, -jnp.inf), axis=-1)
+        weights.append(w_BxHxQxC)
+    return weights
