@@ -164,3 +164,31 @@ def fit_parametric_law(
     (e, a, b), norm = _best_linear_terms(alpha, beta, n_R, d_R, loss_R)
     law = ParametricLaw(*map(float, (e, a, b, alpha, beta)), source="fitted")
     return LawFit(law, float(norm / np.sqrt(len(loss_R))), n_runs=len(loss_R))
+
+
+# How the compute-optimal N and D grow with compute, N ∝ C^a and D ∝ C^b (Chinchilla Table 2).
+ALLOCATION_EXPONENTS: dict[str, tuple[float, float]] = {
+    "Chinchilla, Approach 1 (training curves)": (0.50, 0.50),
+    "Chinchilla, Approach 2 (IsoFLOP profiles)": (0.49, 0.51),
+    "Chinchilla, Approach 3 (parametric fit)": (0.46, 0.54),
+    "Kaplan et al. 2020": (0.73, 0.27),
+}
+
+
+def training_seconds(flops: float, peak_flops_per_chip: float, n_chips: int, mfu: float) -> float:
+    """Wall-clock time of a training run from its FLOPs, the chips and how well they are used.
+
+    Args:
+      flops: Training compute (e.g. ``GOPHER_FLOPS``).
+      peak_flops_per_chip: The chip's dense 16-bit peak (``gopherlite.hardware.CHIPS``).
+      n_chips: Chips training together.
+      mfu: Model-FLOPs utilisation, the fraction of peak the run achieves, in (0, 1].
+
+    Returns:
+      ``flops / (peak_flops_per_chip · n_chips · mfu)`` seconds.
+    """
+    if not 0 < mfu <= 1:
+        raise ValueError(f"mfu must be in (0, 1], got {mfu}.")
+    if n_chips < 1 or not peak_flops_per_chip > 0 or not flops > 0:
+        raise ValueError("flops, peak_flops_per_chip and n_chips must be positive.")
+    return flops / (peak_flops_per_chip * n_chips * mfu)

@@ -108,3 +108,22 @@ def test_every_chapter_quiz_loads_with_at_least_four_questions():
             assert len(question.options) >= 3, question.prompt
         answers = {question.answer for question in chapter_quiz.questions}
         assert len(answers) > 1, f"{name}: the right answer is always option {answers.pop()}"
+
+
+# Chapters whose quizzes already follow the sample question's form (issue 16 brings the others).
+SAMPLE_FORM_QUIZZES = ("transformer", "scaling_laws")
+
+
+@pytest.mark.parametrize("name", SAMPLE_FORM_QUIZZES)
+def test_quiz_follows_the_sample_questions_form(name):
+    """A scenario, five options with a reason each, one right, and the right one not the longest
+    in more than a third of the items."""
+    chapter_quiz = quiz.load(name)
+    assert len(chapter_quiz.questions) >= 6
+    longest_is_right = 0
+    for question in chapter_quiz.questions:
+        assert len(question.options) == 5, question.prompt
+        assert all(len(option.why) > 40 for option in question.options), question.prompt
+        lengths = [len(option.text) for option in question.options]
+        longest_is_right += lengths.index(max(lengths)) == question.answer
+    assert longest_is_right <= len(chapter_quiz.questions) / 3, name

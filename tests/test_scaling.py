@@ -3,13 +3,16 @@
 import numpy as np
 import pytest
 
+from gopherlite.hardware import CHIPS
 from gopherlite.scaling import (
+    ALLOCATION_EXPONENTS,
     CHINCHILLA_LAW,
     CHINCHILLA_TABLE3,
     GOPHER_FLOPS,
     ParametricLaw,
     compute_optimal,
     fit_parametric_law,
+    training_seconds,
 )
 
 
@@ -70,3 +73,25 @@ def test_the_fit_with_noise_stays_close_and_reports_the_noise():
     assert 0.001 < fit.rms_relative_error < 0.004
     with pytest.raises(ValueError, match="at least 5 runs"):
         fit_parametric_law(n_R[:4], d_R[:4], losses[:4])
+
+
+def test_allocation_exponents_split_compute_between_n_and_d():
+    """N ∝ C^a and D ∝ C^b with C = 6ND force a + b = 1 in every published row."""
+    for name, (a, b) in ALLOCATION_EXPONENTS.items():
+        assert a + b == pytest.approx(1.0), name
+    law = CHINCHILLA_LAW  # Approach 3's exponent follows from the law's β / (α + β)
+    assert law.beta / (law.alpha + law.beta) == pytest.approx(
+        ALLOCATION_EXPONENTS["Chinchilla, Approach 3 (parametric fit)"][0], abs=0.01
+    )
+
+
+def test_training_seconds_of_gophers_budget():
+    """5.76e23 FLOPs on 4,096 TPU v3 chips at 40% of 123 TFLOP/s: about 33 days."""
+    seconds = training_seconds(GOPHER_FLOPS, CHIPS["v3"].peak_bf16_flops, 4096, 0.4)
+    assert seconds == pytest.approx(GOPHER_FLOPS / (4096 * 123e12 * 0.4))
+    assert 32 < seconds / 86400 < 34
+    assert training_seconds(1e18, 1e12, 2, 0.5) == pytest.approx(1e6)
+    for bad in (dict(mfu=0.0), dict(mfu=1.5), dict(n_chips=0)):
+        args = dict(flops=1e18, peak_flops_per_chip=1e12, n_chips=2, mfu=0.5) | bad
+        with pytest.raises(ValueError):
+            training_seconds(**args)

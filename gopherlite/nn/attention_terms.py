@@ -208,6 +208,8 @@ def attention_weights(model: GopherLM, tokens_BxL: jax.Array) -> list[jax.Array]
             L = x_BxLxD.shape[1]
             scores = jnp.einsum("BQHK,BCHK->BHQC", q_BxQxHxK, k_BxCxHxK) / math.sqrt(attn.d_head)
             visible_QxC = jnp.arange(L)[None, :] <= jnp.arange(L)[:, None]
-            w_BxHxQxC = jax.nn.softmax(jnp.where(visible_QxC, scores, -jnp.inf), axis=-1)
+            w_BxHxQxC = jax.nn.softmax(
+                jnp.where(visible_QxC[None, None], scores, -jnp.inf), axis=-1
+            )
         weights.append(w_BxHxQxC)
     return weights

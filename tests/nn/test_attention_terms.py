@@ -151,3 +151,24 @@ def test_model_score_terms_are_each_layers_terms(model):
     one = attention_terms.relative_score_terms(model.blocks[1].attn, x1)
     np.testing.assert_array_equal(every[1].b_BxHxQxC, one.b_BxHxQxC)
     assert not np.allclose(_lower(every[0].a_BxHxQxC), _lower(every[1].a_BxHxQxC))
+
+
+@pytest.mark.parametrize("position", ["absolute", "relative"])
+def test_attention_weights_rebuild_each_layer_output(position):
+    """weights · values, then W_o, gives each layer's own output; rows sum to 1; no future."""
+    config = ModelConfig(
+        n_layers=2, n_heads=3, d_head=8, d_model=16, vocab_size=50, max_seq_len=9, position=position
+    )
+    model = GopherLM(config, rngs=nnx.Rngs(0))
+    randomize_params(model, 5)
+    tokens = jnp.asarray(np.random.default_rng(2).integers(0, 50, size=(2, 9)), jnp.int32)
+    weights = attention_terms.attention_weights(model, tokens)
+    inputs = attention_terms.attention_inputs(model, tokens)
+    assert len(weights) == 2
+    for block, w_BxHxQxC, x_BxLxD in zip(model.blocks, weights, inputs, strict=True):
+        np.testing.assert_allclose(np.asarray(w_BxHxQxC.sum(-1)), 1.0, atol=1e-5)
+        future = np.triu(np.ones((9, 9), bool), k=1)
+        assert np.all(np.asarray(w_BxHxQxC)[:, :, future] == 0.0)
+        values = block.attn.value(x_BxLxD)
+        rebuilt = block.attn.out(jnp.einsum("BHQC,BCHK->BQHK", w_BxHxQxC, values))
+        np.testing.assert_allclose(rebuilt, block.attn(x_BxLxD)[0], atol=1e-5)
