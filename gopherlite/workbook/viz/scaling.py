@@ -227,7 +227,8 @@ class BudgetExplorer(Explorer):
             title=f"Compute-optimal parameters at C = {c:.3g} FLOPs",
             xaxis={"type": "log", "title": "training compute C (FLOPs)"},
             yaxis={"type": "log", "title": "parameters N"},
-            height=460,
+            height=560,
+            legend={"orientation": "h", "y": -0.22},
         )
 
     def update(self) -> None:

@@ -120,8 +120,9 @@ class AttentionExplorer(Explorer):
         return style(
             fig,
             title=f"Layer {self.layer.value}, head {self.head.value}, query {self.labels[q]}",
-            height=480,
+            height=500,
             showlegend=False,
+            margin={"t": 100},
         )
 
     def update(self) -> None:
@@ -214,8 +215,9 @@ class TeacherForcingStepper(Explorer):
         return style(
             fig,
             title=f"Position {t} predicts {self.targets[t]!r}",
-            height=440,
+            height=460,
             showlegend=False,
+            margin={"t": 100},
         )
 
     def update(self) -> None:
