@@ -83,7 +83,7 @@ def test_module_entry_point():
     out = subprocess.run(
         [sys.executable, "-m", "gopherlite", "--help"], capture_output=True, text=True, check=True
     )
-    assert "{train,eval,sample,memory,tokenizer,bench}" in out.stdout
+    assert "{train,eval,sample,memory,tokenizer,curate,bench}" in out.stdout
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,179 @@
+"""Multiple-choice scoring by log-likelihood, and k-shot prompts (Gopher, Rae et al. 2021, Sec. 4).
+
+Gopher scored most of its multiple-choice tasks without sampling: each answer is appended to the
+question, the model's log-probability of the answer's tokens is summed, and the most likely
+answer is the model's pick. The continuation is tokenised as it would be in running text:
+context and answer are encoded together, and the answer's tokens are those after the longest
+prefix the encoding shares with the context's own encoding (a tokenizer may merge the last
+characters of the context with the first of the answer, so encoding them apart would score
+token sequences the model never sees in text).
+
+* `choice_logprobs(model, tokenizer, context, choices)`: summed log-probabilities.
+* `ChoiceItem`, `load_choice_items(path)`, `choice_accuracy(model, tokenizer, items)`.
+* `few_shot_prompt(examples, query)`: k solved examples, then the question.
+
+The document separator (``eos_id``, which also separates documents in training windows) is put
+in front of every context, so the first token is predicted as at the start of a document.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gopherlite.data.tokenizer import Tokenizer
+from gopherlite.nn.transformer import GopherLM
+
+
+def continuation_tokens(
+    tokenizer: Tokenizer, context: str, continuation: str
+) -> tuple[list[int], int]:
+    """Encode context and continuation as one text and find where the continuation starts.
+
+    Args:
+      tokenizer: The model's tokenizer.
+      context: Text before the answer (its trailing space, if any, belongs to it).
+      continuation: The answer.
+
+    Returns:
+      ``(ids, start)``: the ids of ``context + continuation`` and the index of the first id that
+      is not part of the context's own encoding.
+    """
+    ids = tokenizer.encode(context + continuation)
+    context_ids = tokenizer.encode(context)
+    start = 0
+    while start < min(len(ids), len(context_ids)) and ids[start] == context_ids[start]:
+        start += 1
+    return ids, start
+
+
+def choice_logprobs(
+    model: GopherLM, tokenizer: Tokenizer, context: str, choices: Sequence[str]
+) -> list[float]:
+    """Summed log-probability of each choice's tokens after the context.
+
+    Args:
+      model: The language model.
+      tokenizer: Its tokenizer.
+      context: The question or prompt.
+      choices: Candidate continuations.
+
+    Returns:
+      One float per choice (natural log); larger is more likely.
+
+    Raises:
+      ValueError: no choices, a choice that adds no tokens, or a text longer than an absolute-
+        position model's window.
+    """
+    if not choices:
+        raise ValueError("choice_logprobs needs at least one choice.")
+    scores = []
+    for choice in choices:
+        ids, start = continuation_tokens(tokenizer, context, choice)
+        if start >= len(ids):
+            raise ValueError(
+                f"Choice {choice!r} adds no tokens to the context; it cannot be scored."
+            )
+        tokens = [tokenizer.eos_id, *ids]  # position t predicts tokens[t + 1]
+        logits_1xLxV = model(jnp.asarray([tokens[:-1]], jnp.int32))
+        log_probs_LxV = jax.nn.log_softmax(logits_1xLxV[0].astype(jnp.float32), axis=-1)
+        targets = np.asarray(tokens[1:])
+        picked = log_probs_LxV[jnp.arange(len(targets)), targets]
+        scores.append(float(picked[start:].sum()))  # ids[start:] sit at targets[start:]
+    return scores
+
+
+@dataclasses.dataclass(frozen=True)
+class ChoiceItem:
+    """One multiple-choice question.
+
+    Attributes:
+      context: The question or prompt.
+      choices: Candidate answers.
+      answer: Index of the right one.
+    """
+
+    context: str
+    choices: tuple[str, ...]
+    answer: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "choices", tuple(self.choices))
+        if len(self.choices) < 2 or not 0 <= self.answer < len(self.choices):
+            raise ValueError(
+                f"A choice item needs two or more choices and an answer index among them; got "
+                f"{len(self.choices)} choices and answer {self.answer}."
+            )
+
+
+def load_choice_items(path: str | os.PathLike[str]) -> list[ChoiceItem]:
+    """Read items from JSON lines: ``{"context": ..., "choices": [...], "answer": i}``.
+
+    Args:
+      path: A ``.jsonl`` file, one item per line (blank lines skipped).
+
+    Returns:
+      The items.
+
+    Raises:
+      ValueError: a line that is not such an item, naming the line.
+    """
+    items = []
+    with open(path, encoding="utf-8") as file:
+        for number, line in enumerate(file, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                items.append(
+                    ChoiceItem(record["context"], record["choices"], int(record["answer"]))
+                )
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+                raise ValueError(
+                    f"{path}, line {number}: not a choice item ({error}); each line must be "
+                    '{"context": "...", "choices": ["...", "..."], "answer": 0}.'
+                ) from None
+    if not items:
+        raise ValueError(f"{path} holds no choice items.")
+    return items
+
+
+def choice_accuracy(model: GopherLM, tokenizer: Tokenizer, items: Sequence[ChoiceItem]) -> float:
+    """Share of items whose most likely choice is the right one.
+
+    Args:
+      model: The language model.
+      tokenizer: Its tokenizer.
+      items: The questions.
+
+    Returns:
+      Accuracy in [0, 1]; chance is the mean of 1 / (number of choices).
+    """
+    right = 0
+    for item in items:
+        scores = choice_logprobs(model, tokenizer, item.context, item.choices)
+        right += int(np.argmax(scores)) == item.answer
+    return right / len(items)
+
+
+def few_shot_prompt(
+    examples: Sequence[tuple[str, str]], query: str, *, separator: str = "\n\n"
+) -> str:
+    """A k-shot prompt: solved examples, then the question left open for the model.
+
+    Args:
+      examples: ``(question, answer)`` pairs, each written as ``question + answer``.
+      query: The question to answer.
+      separator: Between examples.
+
+    Returns:
+      The prompt (zero-shot when ``examples`` is empty).
+    """
+    shots = [question + answer for question, answer in examples]
+    return separator.join([*shots, query])
