@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gopherlite.checkpoint import CheckpointError
+from gopherlite.cli_curate import add_curate
 from gopherlite.config import PRESETS, get_preset
 from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.evaluate import unigram_bits_per_byte
@@ -190,6 +191,12 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--step", type=int, help="checkpoint step (default: latest)")
     p.add_argument("--seq-len", type=_positive_int, help="window (default: training context)")
     p.add_argument("--batch-size", type=_positive_int, default=8)
+    p.add_argument(
+        "--choices",
+        type=pathlib.Path,
+        help="score multiple-choice items from a JSON-lines file instead "
+        '({"context": ..., "choices": [...], "answer": i} per line; gopherlite.choices)',
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_eval)
 
@@ -198,8 +205,17 @@ def _eval(args: argparse.Namespace) -> None:
     from gopherlite.runs import evaluate_run, load_run
 
     run = load_run(args.checkpoint, args.step)
-    result = evaluate_run(run, seq_len=args.seq_len, batch_size=args.batch_size)
-    report = {"step": run.meta["step"], **result.to_dict()}
+    if args.choices is not None:
+        from gopherlite.choices import choice_accuracy, load_choice_items
+
+        items = load_choice_items(args.choices)
+        accuracy = choice_accuracy(run.model, run.tokenizer, items)
+        chance = sum(1 / len(item.choices) for item in items) / len(items)
+        report = {"step": run.meta["step"], "items": len(items), "accuracy": accuracy,
+                  "chance": chance}  # fmt: skip
+    else:
+        result = evaluate_run(run, seq_len=args.seq_len, batch_size=args.batch_size)
+        report = {"step": run.meta["step"], **result.to_dict()}
     if args.json:
         print(json.dumps(report))
         return
@@ -405,36 +421,6 @@ def _bench(args: argparse.Namespace) -> None:
         print(f"wrote {args.json}")
 
 
-def _add_curate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "curate",
-        help="apply Gopher's quality, repetition, near-duplicate and test-set filters",
-        description="Filter the text files under FOLDER with MassiveText's rules (Rae et al. "
-        "2021, App. A.1.1): quality, repetition, MinHash near duplicates and 13-gram overlap "
-        "with --heldout files. Prints what each rule removed; --out copies the kept files to a "
-        "new folder (never over existing files).",
-    )
-    p.add_argument("folder", type=pathlib.Path, help="folder (or file) of UTF-8 text files")
-    p.add_argument("--out", type=pathlib.Path, help="new or empty folder for the kept files")
-    p.add_argument("--heldout", type=pathlib.Path, nargs="*", default=(), help="held-out files")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(func=_curate)
-
-
-def _curate(args: argparse.Namespace) -> None:
-    from gopherlite.data.curate import curate_folder
-
-    report = curate_folder(args.folder, out=args.out, heldout=args.heldout, progress=True)
-    if args.json:
-        print(json.dumps({"kept": [d.name for d in report.kept], "removed": report.removed,
-                          "failures": dict(report.failures), "bytes_in": report.bytes_in,
-                          "bytes_kept": report.bytes_kept}, indent=1))  # fmt: skip
-    else:
-        print(report.summary())
-    if args.out is not None:
-        print(f"wrote {len(report.kept)} files to {args.out}")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m gopherlite``.
 
@@ -452,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_sample,
         _add_memory,
         _add_tokenizer,
-        _add_curate,
+        add_curate,
         _add_bench,
     ):
         add(sub)

@@ -119,6 +119,29 @@ def test_eval_json_reports_every_field(run_dir, capsys):
     assert report["tokens"] > 0 and report["bytes"] > report["tokens"]
 
 
+def test_eval_choices_scores_an_item_file(run_dir, tmp_path, capsys):
+    from gopherlite.choices import choice_logprobs
+    from gopherlite.runs import load_run
+
+    items = tmp_path / "items.jsonl"
+    lines = [{"context": "The cat sat on the", "choices": [" mat", " sky", " idea"], "answer": 0},
+             {"context": "One, two,", "choices": [" three", " blue"], "answer": 1}]  # fmt: skip
+    items.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    assert main(["eval", "--checkpoint", str(run_dir), "--choices", str(items), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["items"] == 2 and report["chance"] == pytest.approx((1 / 3 + 1 / 2) / 2)
+    run = load_run(run_dir)
+    picks = [max(range(len(x["choices"])), key=choice_logprobs(run.model, run.tokenizer,
+             x["context"], x["choices"]).__getitem__) for x in lines]  # fmt: skip
+    assert (
+        report["accuracy"] == sum(p == x["answer"] for p, x in zip(picks, lines, strict=True)) / 2
+    )
+    items.write_text("{broken\n")
+    assert main(["eval", "--checkpoint", str(run_dir), "--choices", str(items)]) == 2
+    err = capsys.readouterr().err
+    assert "line 1: not a choice item" in err and err.count("\n") == 1
+
+
 def test_eval_at_a_longer_context_than_training(run_dir, capsys):
     assert main(["eval", "--checkpoint", str(run_dir), "--json", "--seq-len", "256"]) == 0
     assert json.loads(capsys.readouterr().out)["seq_len"] == 256
