@@ -27,6 +27,15 @@ def randomize_params(module: nnx.Module, seed: int, scale: float = 0.3) -> None:
     nnx.update(module, jax.tree.unflatten(treedef, new))
 
 
+def synthetic_windows(n_docs: int, seed: int, window: int, vocab: int):
+    """Random token documents (ids 4 … vocab−1, 5 to 29 long) packed into windows."""
+    from gopherlite.data.batches import pack
+
+    rng = np.random.default_rng(seed)
+    docs = [rng.integers(4, vocab, rng.integers(5, 30)).tolist() for _ in range(n_docs)]
+    return pack(docs, window, separator_id=3, pad_id=0, num_bytes=1000)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

@@ -7,7 +7,7 @@ from flax import nnx
 
 from gopherlite import GopherLM, ModelConfig
 from gopherlite.data import corpus
-from gopherlite.data.batches import pack, pack_documents, repack
+from gopherlite.data.batches import pack_documents, repack
 from gopherlite.data.pipeline import TextData
 from gopherlite.evaluate import evaluate_lengths
 from gopherlite.nn import layer_norm, rms_norm
@@ -22,6 +22,7 @@ from gopherlite.workbook.experiments.variants import (
     score_lengths,
     train_variants,
 )
+from tests.conftest import synthetic_windows
 
 VOCAB, L = 64, 8
 BASE = ModelConfig(n_layers=1, n_heads=2, d_head=8, d_model=16, vocab_size=VOCAB, max_seq_len=L)
@@ -29,9 +30,7 @@ TRAIN = TrainConfig(steps=4, batch_size=4, log_every=2, learning_rate=1e-2)
 
 
 def _windows(n_docs, seed, window=L):
-    rng = np.random.default_rng(seed)
-    docs = [rng.integers(4, VOCAB, rng.integers(5, 30)).tolist() for _ in range(n_docs)]
-    return pack(docs, window, separator_id=3, pad_id=0, num_bytes=1000)
+    return synthetic_windows(n_docs, seed, window, VOCAB)
 
 
 @pytest.fixture(scope="module")

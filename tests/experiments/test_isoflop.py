@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from gopherlite import ModelConfig
-from gopherlite.data.batches import pack
 from gopherlite.data.pipeline import TextData
 from gopherlite.evaluate import evaluate
 from gopherlite.train import TrainConfig
@@ -18,15 +17,14 @@ from gopherlite.workbook.experiments.isoflop import (
     sweep_configs,
 )
 from gopherlite.workbook.experiments.variants import train_variants
+from tests.conftest import synthetic_windows
 
 VOCAB, L = 64, 8
 BASE = ModelConfig(n_layers=1, n_heads=2, d_head=8, d_model=16, vocab_size=VOCAB, max_seq_len=L)
 
 
 def _windows(n_docs, seed):
-    rng = np.random.default_rng(seed)
-    docs = [rng.integers(4, VOCAB, rng.integers(5, 30)).tolist() for _ in range(n_docs)]
-    return pack(docs, L, separator_id=3, pad_id=0, num_bytes=1000)
+    return synthetic_windows(n_docs, seed, L, VOCAB)
 
 
 @pytest.fixture(scope="module")
