@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
 from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.nn.transformer import GopherLM
@@ -81,12 +82,28 @@ def choice_logprobs(
                 f"Choice {choice!r} adds no tokens to the context; it cannot be scored."
             )
         tokens = [tokenizer.eos_id, *ids]  # position t predicts tokens[t + 1]
-        logits_1xLxV = model(jnp.asarray([tokens[:-1]], jnp.int32))
-        log_probs_LxV = jax.nn.log_softmax(logits_1xLxV[0].astype(jnp.float32), axis=-1)
-        targets = np.asarray(tokens[1:])
-        picked = log_probs_LxV[jnp.arange(len(targets)), targets]
-        scores.append(float(picked[start:].sum()))  # ids[start:] sit at targets[start:]
+        n = len(tokens) - 1
+        # Padded to a multiple of 32 so that one compilation serves many lengths; the causal
+        # mask keeps the padding from reaching the n real positions.
+        width = -(-n // _BUCKET) * _BUCKET
+        if model.config.position == "absolute":
+            width = max(n, min(width, model.config.max_seq_len))
+        inputs_1xP = np.full((1, width), tokenizer.pad_id, np.int32)
+        targets_1xP = np.zeros((1, width), np.int32)
+        inputs_1xP[0, :n], targets_1xP[0, :n] = tokens[:-1], tokens[1:]
+        picked_P = _target_log_probs(model, jnp.asarray(inputs_1xP), jnp.asarray(targets_1xP))
+        scores.append(float(picked_P[start:n].sum()))  # ids[start:] sit at targets[start:]
     return scores
+
+
+_BUCKET = 32
+
+
+@nnx.jit
+def _target_log_probs(model: GopherLM, inputs_1xP: jax.Array, targets_1xP: jax.Array) -> jax.Array:
+    """log p(target_t | inputs up to t) at every position of one padded sequence, ``[P]``."""
+    log_probs_PxV = jax.nn.log_softmax(model(inputs_1xP)[0].astype(jnp.float32), axis=-1)
+    return jnp.take_along_axis(log_probs_PxV, targets_1xP[0][:, None], axis=-1)[:, 0]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -51,12 +51,17 @@ def _items(n=30, seed=0):
     return items
 
 
+_forward = nnx.jit(lambda model, tokens: model(tokens))
+
+
 def _reference(model, tokenizer, context, choice):
     """log p(context + choice) − log p(context), each text tokenised on its own as running text."""
 
     def total(text):
         tokens = [tokenizer.eos_id, *tokenizer.encode(text)]
-        logits = model(jnp.asarray([tokens[:-1]], jnp.int32))[0]
+        padded = np.zeros((1, 128), np.int32)  # one width for every text: one compilation
+        padded[0, : len(tokens) - 1] = tokens[:-1]
+        logits = _forward(model, jnp.asarray(padded))[0]
         log_probs = np.asarray(jax.nn.log_softmax(logits, axis=-1), np.float64)
         return sum(log_probs[t, tok] for t, tok in enumerate(tokens[1:]))
 

@@ -34,6 +34,23 @@ def test_curate_removes_each_kind_at_its_stage(documents):
     assert "kept 5 of" in report.summary()
 
 
+def test_each_stage_sees_only_what_the_previous_one_kept():
+    """A near copy early in the list must not shift which document the held-out stage drops."""
+    good = clean_prose(6)
+    docs = [Document("a", good[0]), Document("a-copy", good[0]), Document("b", good[1]),
+            Document("c", good[2]), Document("d", good[3])]  # fmt: skip
+    report = curate(docs, heldout=[good[2]])
+    assert report.removed == {"a-copy": "near_duplicate", "c": "test_set_overlap"}
+    assert [d.name for d in report.kept] == ["a", "b", "d"]
+
+
+def test_curate_folder_on_a_single_file(tmp_path):
+    src = tmp_path / "one.txt"
+    src.write_text(clean_prose(1)[0])
+    report = curate_folder(src, out=tmp_path / "kept", progress=False)
+    assert [p.name for p in (tmp_path / "kept").iterdir()] == ["one.txt"] and len(report.kept) == 1
+
+
 def test_curate_folder_copies_the_kept_files_and_never_overwrites(tmp_path, documents):
     src = tmp_path / "web"
     (src / "sub").mkdir(parents=True)

@@ -89,14 +89,16 @@ def curate(
                 break
         else:
             survivors.append(doc)
-    for stage, drop in (
-        ("near_duplicate", near_duplicates([d.text for d in survivors], dedup_threshold)),
-        ("test_set_overlap", heldout_overlap([d.text for d in survivors], heldout)),
-    ):
-        failures[stage] += len(drop)
-        for i in drop:
+    stages = (
+        ("near_duplicate", lambda texts: near_duplicates(texts, dedup_threshold)),
+        ("test_set_overlap", lambda texts: heldout_overlap(texts, heldout)),
+    )
+    for stage, find in stages:  # each stage sees only what the previous one kept
+        dropped = set(find([d.text for d in survivors]))
+        failures[stage] += len(dropped)
+        for i in dropped:
             removed[survivors[i].name] = stage
-        survivors = [d for i, d in enumerate(survivors) if i not in set(drop)]
+        survivors = [d for i, d in enumerate(survivors) if i not in dropped]
     return CurationReport(
         kept=survivors,
         removed=removed,
@@ -140,8 +142,9 @@ def curate_folder(
     held = [doc.text for doc in load_text_files(heldout)] if heldout else []
     report = curate(documents, heldout=held, progress=progress)
     if out is not None:
+        base = root.resolve() if root.is_dir() else root.resolve().parent
         for doc in report.kept:
-            target = Path(out) / Path(doc.name).resolve().relative_to(root.resolve())
+            target = Path(out) / Path(doc.name).resolve().relative_to(base)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(doc.text, encoding="utf-8", newline="")
     return report

@@ -134,9 +134,9 @@ def isoflop_minimum(runs: Sequence[SweepRun]) -> tuple[float, np.ndarray]:
       runs: Runs of a single budget, at least three sizes.
 
     Returns:
-      The N at the parabola's lowest point (None-free: if the parabola opens downwards, or its
-      vertex lies outside the sizes trained, the best measured N instead) and the
-      coefficients ``[a, b, c]``.
+      The N at the parabola's lowest point and the coefficients ``[a, b, c]``. If the
+      parabola opens downwards, or its vertex lies outside the sizes trained, the N of the
+      best measured run is returned instead: the data then bound the optimum, not locate it.
     """
     if len({run.budget for run in runs}) != 1 or len(runs) < 3:
         raise ValueError("isoflop_minimum needs the runs of one budget, at least three sizes.")
