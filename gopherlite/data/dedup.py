@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 
 from datasketch import MinHash, MinHashLSH
 
-from gopherlite.data.filters import words
+from gopherlite.data.filters import is_word, words
 
 SHINGLE_WORDS = 13
 NUM_PERM = 128
@@ -36,7 +36,7 @@ def shingles(text: str, n: int = SHINGLE_WORDS) -> set[tuple[str, ...]]:
     Returns:
       The shingles; a text shorter than n words is one shingle of all its words.
     """
-    tokens = [t.lower() for t in words(text) if any(ch.isalnum() for ch in t)]
+    tokens = [t.lower() for t in words(text) if is_word(t)]
     if len(tokens) < n:
         return {tuple(tokens)} if tokens else set()
     return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}

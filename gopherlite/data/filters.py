@@ -54,8 +54,15 @@ def words(text: str) -> list[str]:
     return [match.group(0) for match in _TOKEN.finditer(text)]
 
 
-def _is_word(token: str) -> bool:
-    """A token that holds a letter or a digit (not punctuation alone)."""
+def is_word(token: str) -> bool:
+    """Whether a token holds a letter or a digit (is not punctuation alone).
+
+    Args:
+      token: One of `words`' tokens.
+
+    Returns:
+      True for words and numbers.
+    """
     return any(ch.isalnum() for ch in token)
 
 
@@ -86,13 +93,13 @@ class QualityRules:
 
 def word_count(tokens: Sequence[str], rules: QualityRules) -> str | None:
     """``"word_count"`` unless the document has between ``min_words`` and ``max_words`` words."""
-    n = sum(map(_is_word, tokens))
+    n = sum(map(is_word, tokens))
     return None if rules.min_words <= n <= rules.max_words else "word_count"
 
 
 def mean_word_length(tokens: Sequence[str], rules: QualityRules) -> str | None:
     """``"mean_word_length"`` if the mean length of the words is outside [3, 10] characters."""
-    lengths = [len(t) for t in tokens if _is_word(t)]
+    lengths = [len(t) for t in tokens if is_word(t)]
     if not lengths:
         return "mean_word_length"
     mean = sum(lengths) / len(lengths)
@@ -102,7 +109,7 @@ def mean_word_length(tokens: Sequence[str], rules: QualityRules) -> str | None:
 
 def symbol_to_word_ratio(text: str, tokens: Sequence[str], rules: QualityRules) -> str | None:
     """``"symbol_to_word_ratio"`` if hashes or ellipses exceed 0.1 per word (either one)."""
-    n_words = max(1, sum(map(_is_word, tokens)))
+    n_words = max(1, sum(map(is_word, tokens)))
     hashes = text.count("#")
     ellipses = sum(text.count(e) for e in ELLIPSES)
     too_many = max(hashes, ellipses) / n_words > rules.max_symbol_ratio
