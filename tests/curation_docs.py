@@ -1,82 +1,22 @@
-"""Documents for the curation tests: the embedded corpus (real text) and planted junk.
+"""Documents for the curation tests: the embedded corpus (real text), planted junk and clean
+prose.
 
-The junk is made here, deterministically, in the shapes Gopher's rules were written against:
-snippets too short to be documents, navigation boilerplate, bullet lists, ellipsis teasers,
-hashtag spam, number tables, keyword stuffing, repeated paragraphs and unbroken strings.
+The junk generator lives in the workbook (`gopherlite.workbook.experiments.curation`, which
+chapter 01 uses); it is re-exported here so the tests and the chapter share one copy. It makes
+junk deterministically in the shapes Gopher's rules were written against: snippets too short to
+be documents, navigation boilerplate, bullet lists, ellipsis teasers, hashtag spam, number
+tables, keyword stuffing, repeated paragraphs and unbroken strings.
 """
 
-import random
-
 from gopherlite.data.corpus import default_documents
+from gopherlite.workbook.experiments.curation import junk_documents, near_copy
 
-SENTENCES = (
-    "The committee met on Tuesday to discuss the budget for the coming year.",
-    "Several members argued that the library should open longer in the evening.",
-    "A local bakery has won a prize for the bread it makes with rye from nearby farms.",
-    "Rain is expected over the weekend, with strong winds along the coast.",
-    "The museum will show a collection of maps that have never been displayed.",
-    "Students who want to take part should write to the school office by Friday.",
-    "Engineers found that the bridge needs new cables before the winter.",
-    "The orchestra played a programme of music by composers from three countries.",
-)
+__all__ = ["clean_prose", "junk_documents", "near_copy", "real_documents"]
 
 
 def real_documents() -> list[str]:
     """The embedded corpus, both splits: real (if code-heavy) text."""
     return [doc.text for doc in default_documents("train") + default_documents("heldout")]
-
-
-def _prose(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(SENTENCES) for _ in range(n))
-
-
-def junk_documents(seed: int = 0, per_kind: int = 8) -> dict[str, list[str]]:
-    """Planted junk by kind, ``per_kind`` documents each.
-
-    Args:
-      seed: Seed of the random choices.
-      per_kind: Documents per kind.
-
-    Returns:
-      Kind → documents.
-    """
-    rng = random.Random(seed)
-    kinds: dict[str, list[str]] = {}
-    for _ in range(per_kind):
-        kinds.setdefault("short snippet", []).append(_prose(rng, rng.randint(1, 3)))
-        menu = " | ".join(rng.sample(["Home", "About", "Contact", "Shop", "Blog", "Login"], 5))
-        kinds.setdefault("navigation boilerplate", []).append(
-            "\n".join([menu] * rng.randint(20, 40) + [_prose(rng, 3)])
-        )
-        kinds.setdefault("bullet list", []).append(
-            "\n".join(f"- {rng.choice(SENTENCES)}" for _ in range(rng.randint(30, 60)))
-        )
-        kinds.setdefault("ellipsis teasers", []).append(
-            "\n".join(f"{rng.choice(SENTENCES)[:-1]} ..." for _ in range(rng.randint(20, 40)))
-        )
-        tags = [f"#{w}" for w in ("deal", "sale", "win", "free", "now", "love", "best", "new")]
-        kinds.setdefault("hashtag spam", []).append(
-            _prose(rng, 4) + " " + " ".join(rng.choice(tags) for _ in range(rng.randint(40, 80)))
-        )
-        kinds.setdefault("number table", []).append(
-            "\n".join(
-                " ".join(str(rng.randint(0, 9999)) for _ in range(8))
-                for _ in range(rng.randint(15, 30))
-            )
-        )
-        phrase = rng.choice(["cheap shoes online", "best price deal", "buy now and save"])
-        kinds.setdefault("keyword stuffing", []).append(
-            _prose(rng, 2) + " " + " ".join([phrase] * rng.randint(30, 60))
-        )
-        paragraph = _prose(rng, 4)
-        kinds.setdefault("repeated paragraphs", []).append(
-            "\n\n".join([paragraph] * rng.randint(4, 8) + [_prose(rng, 4)])
-        )
-        kinds.setdefault("unbroken strings", []).append(
-            " ".join("".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(14, 30)))
-                     for _ in range(rng.randint(60, 120))) + " the and of to"
-        )  # fmt: skip
-    return kinds
 
 
 PROSE = (

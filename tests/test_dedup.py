@@ -5,20 +5,12 @@ import random
 import pytest
 
 from gopherlite.data.dedup import heldout_overlap, jaccard, minhash, near_duplicates, shingles
-from tests.curation_docs import clean_prose, real_documents
+from tests.curation_docs import clean_prose, near_copy, real_documents
 
 
 @pytest.fixture(scope="module")
 def real():
     return real_documents()
-
-
-def _near_copy(text, rng, every=400):
-    """The text with one word in every ``every`` replaced."""
-    tokens = text.split(" ")
-    for _ in range(max(1, len(tokens) // every)):
-        tokens[rng.randrange(len(tokens))] = "REPLACED"
-    return " ".join(tokens)
 
 
 def test_shingles_and_exact_jaccard():
@@ -35,7 +27,7 @@ def test_minhash_estimates_the_exact_jaccard(real):
     rng = random.Random(3)
     long_docs = [d for d in real if len(d.split()) > 300][:10]
     for text in long_docs:
-        other = _near_copy(text, rng, every=25)  # a heavier edit: similarity well below 1
+        other = near_copy(text, rng, every=25)  # a heavier edit: similarity well below 1
         exact = jaccard(text, other)
         assert 0.2 < exact < 0.95
         assert minhash(text).jaccard(minhash(other)) == pytest.approx(exact, abs=0.2)
@@ -44,7 +36,7 @@ def test_minhash_estimates_the_exact_jaccard(real):
 def test_planted_near_copies_are_found_and_distinct_documents_kept(real):
     rng = random.Random(0)
     originals = [d for d in real if len(d.split()) >= 400][:25]
-    copies = [_near_copy(d, rng) for d in originals]
+    copies = [near_copy(d, rng) for d in originals]
     dropped = near_duplicates(real + copies)
     assert dropped == list(range(len(real), len(real) + len(copies)))  # every copy, nothing else
     assert near_duplicates(real) == []  # the corpus's own documents are all distinct

@@ -19,7 +19,12 @@ from tqdm.auto import tqdm
 
 from gopherlite.data.corpus import Document, load_text_files, text_files
 from gopherlite.data.dedup import heldout_overlap, near_duplicates
-from gopherlite.data.filters import quality_failures, repetition_failures
+from gopherlite.data.filters import (
+    QualityRules,
+    RepetitionRules,
+    quality_failures,
+    repetition_failures,
+)
 
 
 @dataclasses.dataclass
@@ -62,6 +67,8 @@ def curate(
     *,
     heldout: Sequence[str] = (),
     dedup_threshold: float = 0.8,
+    quality_rules: QualityRules | None = None,
+    repetition_rules: RepetitionRules | None = None,
     progress: bool = False,
 ) -> CurationReport:
     """Apply the quality, repetition, near-duplicate and test-set rules in turn.
@@ -70,6 +77,8 @@ def curate(
       documents: The documents, in order (the first of a near-duplicate group is kept).
       heldout: Held-out texts whose 13-grams no kept document may share.
       dedup_threshold: MinHash Jaccard threshold for near duplicates.
+      quality_rules: Thresholds of the quality rules (None: the paper's, `QualityRules()`).
+      repetition_rules: Thresholds of the repetition rules (None: G Table A1's).
       progress: Show a progress bar over the per-document rules.
 
     Returns:
@@ -77,11 +86,13 @@ def curate(
     """
     removed: dict[str, str] = {}
     failures: collections.Counter = collections.Counter()
+    quality_rules = quality_rules or QualityRules()
+    repetition_rules = repetition_rules or RepetitionRules()
     survivors = []
     for doc in tqdm(documents, desc="quality and repetition", disable=not progress):
         for stage, failed in (
-            ("quality", quality_failures(doc.text)),
-            ("repetition", repetition_failures(doc.text)),
+            ("quality", quality_failures(doc.text, quality_rules)),
+            ("repetition", repetition_failures(doc.text, repetition_rules)),
         ):
             if failed:
                 failures.update(failed)

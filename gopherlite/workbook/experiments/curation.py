@@ -1,0 +1,283 @@
+"""Planted junk and the with/without-junk training experiment (ch. 01, MassiveText).
+
+Gopher's quality and repetition rules (G App. A.1.1, Table A1) were written against the junk
+of the web: snippets too short to be documents, navigation boilerplate, bullet lists, ellipsis
+teasers, hashtag spam, number tables, keyword stuffing, repeated paragraphs, unbroken strings
+and near copies of other pages. The embedded corpus has none of that, so this module plants it:
+
+* `junk_documents(seed, per_kind)`: deterministic junk of nine kinds, each made to trip one
+  rule (the tests check which).
+* `near_copy(text, rng, every)`: a document with one word in ``every`` replaced.
+* `junk_mix(documents, share, seed)`: real documents with junk and near copies added until
+  the junk holds ``share`` of the UTF-8 bytes, shuffled deterministically.
+* `train_and_score(corpora, heldout, ...)`: the same tiny model trained for the same steps on
+  each corpus and scored in bits per byte on the same held-out texts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Mapping, Sequence
+
+from gopherlite.config import ModelConfig
+from gopherlite.data.batches import pack, pack_documents, tokenize_documents
+from gopherlite.data.corpus import Document
+from gopherlite.data.pipeline import TextData
+from gopherlite.data.tokenizer import Tokenizer
+from gopherlite.evaluate import evaluate
+from gopherlite.train import TrainConfig
+from gopherlite.workbook.experiments.variants import train_variants
+
+SENTENCES: tuple[str, ...] = (
+    "The committee met on Tuesday to discuss the budget for the coming year.",
+    "Several members argued that the library should open longer in the evening.",
+    "A local bakery has won a prize for the bread it makes with rye from nearby farms.",
+    "Rain is expected over the weekend, with strong winds along the coast.",
+    "The museum will show a collection of maps that have never been displayed.",
+    "Students who want to take part should write to the school office by Friday.",
+    "Engineers found that the bridge needs new cables before the winter.",
+    "The orchestra played a programme of music by composers from three countries.",
+)
+JUNK_KINDS: tuple[str, ...] = (
+    "short snippet",
+    "navigation boilerplate",
+    "bullet list",
+    "ellipsis teasers",
+    "hashtag spam",
+    "number table",
+    "keyword stuffing",
+    "repeated paragraphs",
+    "unbroken strings",
+)
+NEAR_COPY = "near copy"
+JUNK_PREFIX = "junk:"
+
+
+def _prose(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(SENTENCES) for _ in range(n))
+
+
+def _unbroken(rng: random.Random) -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    strings = (
+        "".join(rng.choices(letters, k=rng.randint(14, 30))) for _ in range(rng.randint(60, 120))
+    )
+    return " ".join(strings) + " the and of to"
+
+
+def junk_documents(seed: int = 0, per_kind: int = 8) -> dict[str, list[str]]:
+    """Planted junk by kind (`JUNK_KINDS`), ``per_kind`` documents each.
+
+    Each kind is shaped to fail one of Gopher's rules (G App. A.1.1 and Table A1): short
+    snippets the word count, boilerplate and repeated paragraphs the repetition rules, bullet
+    lists, ellipsis teasers and hashtag spam their line and symbol rules, number tables the
+    alphabetic-word rule, keyword stuffing the top n-gram rule, unbroken strings the mean word
+    length.
+
+    Args:
+      seed: Seed of the random choices.
+      per_kind: Documents per kind.
+
+    Returns:
+      Kind → documents.
+    """
+    rng = random.Random(seed)
+    kinds: dict[str, list[str]] = {kind: [] for kind in JUNK_KINDS}
+    tags = [f"#{w}" for w in ("deal", "sale", "win", "free", "now", "love", "best", "new")]
+    for _ in range(per_kind):
+        kinds["short snippet"].append(_prose(rng, rng.randint(1, 3)))
+        menu = " | ".join(rng.sample(["Home", "About", "Contact", "Shop", "Blog", "Login"], 5))
+        kinds["navigation boilerplate"].append(
+            "\n".join([menu] * rng.randint(20, 40) + [_prose(rng, 3)])
+        )
+        kinds["bullet list"].append(
+            "\n".join(f"- {rng.choice(SENTENCES)}" for _ in range(rng.randint(30, 60)))
+        )
+        kinds["ellipsis teasers"].append(
+            "\n".join(f"{rng.choice(SENTENCES)[:-1]} ..." for _ in range(rng.randint(20, 40)))
+        )
+        kinds["hashtag spam"].append(
+            _prose(rng, 4) + " " + " ".join(rng.choice(tags) for _ in range(rng.randint(40, 80)))
+        )
+        kinds["number table"].append(
+            "\n".join(
+                " ".join(str(rng.randint(0, 9999)) for _ in range(8))
+                for _ in range(rng.randint(15, 30))
+            )
+        )
+        phrase = rng.choice(["cheap shoes online", "best price deal", "buy now and save"])
+        kinds["keyword stuffing"].append(
+            _prose(rng, 2) + " " + " ".join([phrase] * rng.randint(30, 60))
+        )
+        paragraph = _prose(rng, 4)
+        kinds["repeated paragraphs"].append(
+            "\n\n".join([paragraph] * rng.randint(4, 8) + [_prose(rng, 4)])
+        )
+        kinds["unbroken strings"].append(_unbroken(rng))
+    return kinds
+
+
+def near_copy(text: str, rng: random.Random, every: int = 400) -> str:
+    """The text with one space-separated word in every ``every`` replaced by ``"REPLACED"``.
+
+    Args:
+      text: A document.
+      rng: Chooses the positions.
+      every: Words per replacement (at least one replacement).
+
+    Returns:
+      The edited copy: for a long document its 13-gram Jaccard similarity with the original
+      stays far above Gopher's 0.8 (each replaced word breaks at most 13 shingles).
+    """
+    tokens = text.split(" ")
+    for _ in range(max(1, len(tokens) // every)):
+        tokens[rng.randrange(len(tokens))] = "REPLACED"
+    return " ".join(tokens)
+
+
+def nbytes(documents: Sequence[Document]) -> int:
+    """UTF-8 bytes of the documents' texts.
+
+    Args:
+      documents: Documents.
+
+    Returns:
+      The total.
+    """
+    return sum(len(doc.text.encode("utf-8")) for doc in documents)
+
+
+def is_junk(document: Document) -> bool:
+    """Whether a document was planted by `junk_mix` (its name starts with ``"junk:"``).
+
+    Args:
+      document: A document.
+
+    Returns:
+      True for planted junk and near copies.
+    """
+    return document.name.startswith(JUNK_PREFIX)
+
+
+def junk_mix(
+    documents: Sequence[Document],
+    share: float,
+    *,
+    seed: int = 0,
+    copy_sources: Sequence[Document] = (),
+    copies: int = 0,
+) -> list[Document]:
+    """Real documents with planted junk added until it holds ``share`` of the bytes.
+
+    First ``copies`` near copies (`near_copy`, one word in 400) of ``copy_sources`` are added,
+    cycling through them; then junk documents, cycling through the kinds in turn, until the
+    planted documents hold at least ``share`` of the UTF-8 bytes. Planted documents are named
+    ``junk:<kind>:<i>``; the result is shuffled with ``seed``.
+
+    Args:
+      documents: The real documents.
+      share: The junk's target share of all bytes, in [0, 1).
+      seed: Seed of the junk, the copies and the shuffle.
+      copy_sources: Documents to near-copy (e.g. those that pass every rule, so that the
+        near-duplicate stage has something to find).
+      copies: How many near copies to plant.
+
+    Returns:
+      The mixed documents.
+    """
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"share must be in [0, 1), got {share}.")
+    rng = random.Random(seed)
+    real_bytes = nbytes(documents)
+    planted: list[Document] = []
+    for i in range(copies if copy_sources else 0):
+        source = copy_sources[i % len(copy_sources)]
+        planted.append(Document(f"{JUNK_PREFIX}{NEAR_COPY}:{i}", near_copy(source.text, rng)))
+    batch = 0
+    while nbytes(planted) < share * (real_bytes + nbytes(planted)):
+        for kind, texts in junk_documents(seed + batch, per_kind=4).items():
+            planted += [
+                Document(f"{JUNK_PREFIX}{kind}:{batch}.{j}", t) for j, t in enumerate(texts)
+            ]
+        batch += 1
+    mixed = list(documents) + planted
+    rng.shuffle(mixed)
+    return mixed
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusRun:
+    """One model trained on one corpus of the experiment.
+
+    Attributes:
+      name: The corpus's label.
+      documents: Training documents.
+      train_bytes: Their UTF-8 bytes.
+      train_tokens: Their tokens (separators included).
+      junk_token_share: Share of those tokens in planted documents.
+      epochs: Training tokens seen / tokens in the corpus.
+      bits_per_byte: Held-out set name → bits per byte.
+      seconds: Wall-clock training time, compilation included.
+    """
+
+    name: str
+    documents: int
+    train_bytes: int
+    train_tokens: int
+    junk_token_share: float
+    epochs: float
+    bits_per_byte: dict[str, float]
+    seconds: float
+
+
+def train_and_score(
+    corpora: Mapping[str, Sequence[Document]],
+    heldout: Mapping[str, Sequence[Document]],
+    tokenizer: Tokenizer,
+    config: ModelConfig,
+    train_config: TrainConfig,
+) -> list[CorpusRun]:
+    """Train the same model for the same steps on each corpus; score it on every held-out set.
+
+    Everything but the training documents is shared: tokenizer, model shape, seed, steps,
+    batch size and window, so every run spends the same compute (G Sec. A.3.2 compares
+    pipeline stages the same way, by training models on each stage's output).
+
+    Args:
+      corpora: Name → training documents.
+      heldout: Name → held-out documents, scored by every model.
+      tokenizer: The one tokenizer of every run.
+      config: The model (its ``vocab_size`` must match the tokenizer).
+      train_config: Steps, batch, window (``seq_len``), seed, learning rate.
+
+    Returns:
+      One `CorpusRun` per corpus, in order.
+    """
+    window = train_config.seq_len or config.max_seq_len
+    scored = {name: pack_documents(tokenizer, docs, window) for name, docs in heldout.items()}
+    runs = []
+    for name, docs in corpora.items():
+        token_docs = tokenize_documents(tokenizer, docs)
+        train = pack(token_docs, window, tokenizer.eos_id, tokenizer.pad_id, nbytes(docs))
+        junk_tokens = sum(len(t) + 1 for t, d in zip(token_docs, docs, strict=True) if is_junk(d))
+        data = TextData(tokenizer, train, scored[next(iter(scored))],
+                        bytes_per_token=train.num_bytes / train.num_tokens)  # fmt: skip
+        trained = train_variants({name: config}, train_config, data)[name]
+        seen = train_config.steps * train_config.batch_size * window
+        runs.append(
+            CorpusRun(
+                name=name,
+                documents=len(docs),
+                train_bytes=train.num_bytes,
+                train_tokens=train.num_tokens,
+                junk_token_share=junk_tokens / train.num_tokens,
+                epochs=seen / train.num_tokens,
+                bits_per_byte={
+                    held: float(evaluate(trained.model, windows).bits_per_byte)
+                    for held, windows in scored.items()
+                },
+                seconds=trained.seconds,
+            )
+        )
+    return runs
