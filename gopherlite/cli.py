@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from gopherlite.checkpoint import CheckpointError
 from gopherlite.cli_curate import add_curate
+from gopherlite.cli_eval import add_eval, positive_int
 from gopherlite.config import PRESETS, get_preset
 from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.evaluate import unigram_bits_per_byte
@@ -39,13 +40,6 @@ _FROM_PRESET = {
     "batch_size": "the preset's Table 1 tokens per batch / seq-len",
     "seq_len": "the preset's context",
 }
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
 
 
 def _field_help(cls: type) -> dict[str, str]:
@@ -83,7 +77,7 @@ def _add_train_config_flags(p: argparse.ArgumentParser) -> None:
             options["action"] = argparse.BooleanOptionalAction
         else:
             base = [t for t in typing.get_args(kind) if t is not type(None)] or [kind]
-            options["type"] = _positive_int if field.name in _POSITIVE else base[0]
+            options["type"] = positive_int if field.name in _POSITIVE else base[0]
         default = _FROM_PRESET.get(field.name, field.default)
         flags = ["--" + field.name.replace("_", "-")]
         if field.name == "keep_checkpoints":
@@ -144,7 +138,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "of depth); a run resumes only with the same setting",
     )
     p.add_argument("--coordinator-address", help="multi-host: HOST:PORT of process 0, or auto")
-    p.add_argument("--num-processes", type=_positive_int, help="multi-host: process count")
+    p.add_argument("--num-processes", type=positive_int, help="multi-host: process count")
     p.add_argument("--process-id", type=int, help="multi-host: this process's index")
     p.add_argument("--corpus", nargs="+", type=pathlib.Path, help="UTF-8 text files to train on")
     p.add_argument("--tokenizer", type=pathlib.Path, help="existing tokenizer for a new run")
@@ -180,49 +174,6 @@ def _train(args: argparse.Namespace) -> None:
     )
 
 
-def _add_eval(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "eval",
-        help="held-out loss, perplexity and bits per byte of a checkpoint",
-        description="Evaluate a run's checkpoint on the held-out text: loss (nats/token), "
-        "perplexity, bits per byte, and the tokenizer's unigram bits per byte on the same text.",
-    )
-    p.add_argument("--checkpoint", required=True, type=pathlib.Path, help="run folder (--out)")
-    p.add_argument("--step", type=int, help="checkpoint step (default: latest)")
-    p.add_argument("--seq-len", type=_positive_int, help="window (default: training context)")
-    p.add_argument("--batch-size", type=_positive_int, default=8)
-    p.add_argument(
-        "--choices",
-        type=pathlib.Path,
-        help="score multiple-choice items from a JSON-lines file instead "
-        '({"context": ..., "choices": [...], "answer": i} per line; gopherlite.choices)',
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=_eval)
-
-
-def _eval(args: argparse.Namespace) -> None:
-    from gopherlite.runs import evaluate_run, load_run
-
-    run = load_run(args.checkpoint, args.step)
-    if args.choices is not None:
-        from gopherlite.choices import choice_accuracy, load_choice_items
-
-        items = load_choice_items(args.choices)
-        accuracy = choice_accuracy(run.model, run.tokenizer, items)
-        chance = sum(1 / len(item.choices) for item in items) / len(items)
-        report = {"step": run.meta["step"], "items": len(items), "accuracy": accuracy,
-                  "chance": chance}  # fmt: skip
-    else:
-        result = evaluate_run(run, seq_len=args.seq_len, batch_size=args.batch_size)
-        report = {"step": run.meta["step"], **result.to_dict()}
-    if args.json:
-        print(json.dumps(report))
-        return
-    for key, value in report.items():
-        print(f"{key:>22}: {value:.4f}" if isinstance(value, float) else f"{key:>22}: {value}")
-
-
 def _add_sample(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sample",
@@ -232,14 +183,14 @@ def _add_sample(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--checkpoint", required=True, type=pathlib.Path, help="run folder (--out)")
     p.add_argument("--prompt", required=True)
-    p.add_argument("--max-new-tokens", type=_positive_int, default=64)
+    p.add_argument("--max-new-tokens", type=positive_int, default=64)
     p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-k", type=_positive_int)
+    p.add_argument("--top-k", type=positive_int)
     p.add_argument("--top-p", type=float)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--max-len",
-        type=_positive_int,
+        type=positive_int,
         help="longest prompt + continuation in tokens (default: the training context)",
     )
     p.set_defaults(func=_sample)
@@ -286,8 +237,8 @@ def _add_memory(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mesh", default="data=1", help="complete degrees, e.g. fsdp=256,tensor=2")
     p.add_argument("--layout", default="2d", help=f"sharding layout: {', '.join(LAYOUTS)}")
     p.add_argument("--precision", default="fp32", help=f"one of: {', '.join(POLICIES)}")
-    p.add_argument("--per-device-batch", type=_positive_int, default=1)
-    p.add_argument("--seq-len", type=_positive_int, help="default: the preset's context")
+    p.add_argument("--per-device-batch", type=positive_int, default=1)
+    p.add_argument("--seq-len", type=positive_int, help="default: the preset's context")
     p.add_argument("--remat", action="store_true", help="rematerialise blocks")
     p.add_argument("--find", action="store_true", help="search for the fewest devices that fit")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -345,7 +296,7 @@ def _add_tokenizer(sub: argparse._SubParsersAction) -> None:
     tsub = p.add_subparsers(dest="tokenizer_command", required=True)
 
     t = tsub.add_parser("train", help="train a BPE tokenizer with byte fallback")
-    t.add_argument("--vocab-size", type=_positive_int, default=4096)
+    t.add_argument("--vocab-size", type=positive_int, default=4096)
     t.add_argument("--out", required=True, type=pathlib.Path, help="file to write (.model)")
     t.add_argument("--corpus", nargs="+", type=pathlib.Path, help="text files (default: embedded)")
     t.set_defaults(func=_tokenizer_train)
@@ -434,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (
         _add_train,
-        _add_eval,
+        add_eval,
         _add_sample,
         _add_memory,
         _add_tokenizer,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+import pathlib
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +21,14 @@ import numpy as np
 import optax
 from flax import nnx
 
-from gopherlite.data.batches import PackedWindows, iterate_in_order, repack
+from gopherlite.data.batches import (
+    PackedWindows,
+    TextEncoder,
+    iterate_in_order,
+    pack_documents,
+    repack,
+)
+from gopherlite.data.corpus import Document
 from gopherlite.nn.transformer import GopherLM
 
 
@@ -278,3 +286,68 @@ def loss_per_position(model: GopherLM, windows: PackedWindows, batch_size: int =
     sums = [_position_sums(model, *batch) for batch in iterate_in_order(windows, batch_size)]
     loss_L, weight_L = np.asarray(jax.device_get(sums), np.float64).sum(axis=0)
     return np.divide(loss_L, weight_L, out=np.full_like(loss_L, np.nan), where=weight_L > 0)
+
+
+def source_of(name: str) -> str:
+    """The source group of a document name, for scoring by subset like Gopher's Pile table.
+
+    Embedded-corpus names carry their source before a colon (``"topic:assert"`` → ``"topic"``,
+    ``"module:json.decoder"`` → ``"module"``); a user's file is grouped by the folder it sits
+    in (``"pile/arxiv/0001.txt"`` → ``"arxiv"``), so a corpus laid out one folder per subset
+    is scored per subset.
+
+    Args:
+      name: A `gopherlite.data.corpus.Document` name.
+
+    Returns:
+      The group's name (``"."`` for a bare file name with no folder and no colon).
+    """
+    head, sep, _ = name.partition(":")
+    if sep and "/" not in head and "\\" not in head:
+        return head
+    return pathlib.PurePath(name).parent.name or "."
+
+
+def evaluate_by_source(
+    model: GopherLM,
+    tokenizer: TextEncoder,
+    documents: Sequence[Document],
+    window: int,
+    *,
+    batch_size: int = 8,
+    train_windows: PackedWindows | None = None,
+    source: Callable[[str], str] = source_of,
+) -> dict[str, EvalResult]:
+    """Bits per byte of each source group separately (G Sec. 4.2, the per-subset Pile table).
+
+    Gopher reports language modelling on each of The Pile's subsets (arXiv, GitHub, books, ...)
+    on its own line, because a model can be strong on prose and weak on code. Each group's
+    documents are packed into their own windows, so no window mixes two sources, and scored
+    with `evaluate`.
+
+    Args:
+      model: The language model.
+      tokenizer: Anything with ``encode``, ``eos_id`` and ``pad_id``.
+      documents: Held-out documents; their names decide the group (``source``).
+      window: Window length in tokens.
+      batch_size: Windows per forward pass.
+      train_windows: The training windows; when given, each group also gets the tokenizer's
+        unigram baseline (token frequencies from the training text) on its own text.
+      source: Maps a document name to its group (default `source_of`).
+
+    Returns:
+      One result per group, in sorted group order.
+    """
+    groups: dict[str, list[Document]] = {}
+    for document in documents:
+        groups.setdefault(source(document.name), []).append(document)
+    results = {}
+    for name in sorted(groups):
+        windows = pack_documents(tokenizer, groups[name], window)
+        baseline = (
+            None
+            if train_windows is None
+            else unigram_bits_per_byte(train_windows, windows, model.config.vocab_size)
+        )
+        results[name] = evaluate(model, windows, batch_size=batch_size, unigram_bpb=baseline)
+    return results

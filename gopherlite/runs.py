@@ -26,7 +26,7 @@ from gopherlite.config import ModelConfig
 from gopherlite.data.batches import BatchIterator, pack_documents
 from gopherlite.data.pipeline import TextData, load_documents, prepare_text
 from gopherlite.data.tokenizer import Tokenizer
-from gopherlite.evaluate import EvalResult, evaluate, unigram_bits_per_byte
+from gopherlite.evaluate import EvalResult, evaluate, evaluate_by_source, unigram_bits_per_byte
 from gopherlite.nn import GopherLM
 from gopherlite.runlock import hold_run_folder
 from gopherlite.sharding import batch_sharding, local_batch_rows, mesh_or_first_device
@@ -232,3 +232,30 @@ def evaluate_run(run: LoadedRun, *, seq_len: int | None = None, batch_size: int 
     train_windows = pack_documents(run.tokenizer, train_docs, window)
     baseline = unigram_bits_per_byte(train_windows, heldout, config.vocab_size)
     return evaluate(run.model, heldout, batch_size=batch_size, unigram_bpb=baseline)
+
+
+def evaluate_run_by_source(
+    run: LoadedRun, *, seq_len: int | None = None, batch_size: int = 8
+) -> dict[str, EvalResult]:
+    """A restored run's held-out bits per byte per source group (`evaluate.evaluate_by_source`).
+
+    Args:
+      run: From `load_run`.
+      seq_len: Evaluation window; None for the model's training context.
+      batch_size: Windows per evaluation batch.
+
+    Returns:
+      One result per source group of the run's held-out documents, each with the unigram
+      baseline of the run's tokenizer on that group's text.
+    """
+    window = seq_len or run.model.config.max_seq_len
+    train_docs, heldout_docs = load_documents(run.meta.get("corpus_paths") or None)
+    train_windows = pack_documents(run.tokenizer, train_docs, window)
+    return evaluate_by_source(
+        run.model,
+        run.tokenizer,
+        heldout_docs,
+        window,
+        batch_size=batch_size,
+        train_windows=train_windows,
+    )

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from gopherlite.cli import build_parser, main, train_config_from_args
+from gopherlite.data.pipeline import load_documents
 from gopherlite.train import TrainConfig
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -271,3 +272,21 @@ def test_unknown_layout_and_partial_multihost_flags(capsys, tmp_path):
     argv = ["train", "--preset", "tiny", "--out", str(tmp_path)]
     _fails_cleanly([*argv, "--layout", "pipe"], capsys, "choose one of: dp, zero")
     _fails_cleanly([*argv, "--num-processes", "2"], capsys, "--coordinator-address")
+
+
+def test_eval_by_source_reports_each_group_of_the_heldout_text(run_dir, capsys):
+    from gopherlite.evaluate import source_of
+    from gopherlite.runs import load_run
+
+    assert main(["eval", "--checkpoint", str(run_dir), "--by-source", "--json"]) == 0
+    sources = json.loads(capsys.readouterr().out)["sources"]
+    _, heldout = load_documents(load_run(run_dir).meta.get("corpus_paths") or None)
+    groups = {source_of(d.name) for d in heldout}
+    assert set(sources) == groups and len(groups) >= 2
+    for name, result in sources.items():
+        texts = [d.text for d in heldout if source_of(d.name) == name]
+        assert result["bytes"] == sum(len(t.encode("utf-8")) for t in texts)
+        assert result["bits_per_byte"] > 0 and result["unigram_bits_per_byte"] > 0
+    assert main(["eval", "--checkpoint", str(run_dir), "--by-source"]) == 0
+    table = capsys.readouterr().out
+    assert all(name in table for name in groups)

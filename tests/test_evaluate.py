@@ -15,8 +15,10 @@ from gopherlite.evaluate import (
     bits_per_byte,
     cross_entropy,
     evaluate,
+    evaluate_by_source,
     evaluate_lengths,
     loss_per_position,
+    source_of,
     token_counts,
     unigram_bits_per_byte,
 )
@@ -164,3 +166,55 @@ def test_loss_per_position_is_nan_where_no_window_has_a_target(model):
     # Stream 10..19 then SEP: 10 targets in one window of 16, so positions 10..15 are empty.
     per_position = loss_per_position(model, pack([list(range(10, 20))], 16, SEP, PAD), BATCH)
     assert np.isfinite(per_position[:10]).all() and np.isnan(per_position[10:]).all()
+
+
+class _CharTokenizer:
+    """One id per character (ids 4..63), enough to score text without SentencePiece."""
+
+    eos_id, pad_id = SEP, PAD
+
+    def encode(self, text):
+        return [4 + ord(c) % 60 for c in text]
+
+
+def test_source_of_reads_the_prefix_or_the_folder():
+    assert source_of("topic:assert") == "topic"
+    assert source_of("module:json.decoder") == "module"
+    assert source_of("pile/arxiv/0001.txt") == "arxiv"
+    assert source_of("/data/c:odd/x.txt") == "c:odd"
+    assert source_of("notes.txt") == "."
+
+
+def test_evaluate_by_source_equals_a_hand_built_stream_per_group(model):
+    from gopherlite.data.corpus import Document
+
+    rng = np.random.default_rng(2)
+    letters = np.array(list("abcdefghij klmnopqrstuvwxyz.é"))
+    docs = [
+        Document(f"{group}:{i}", "".join(rng.choice(letters, rng.integers(8, 50))))
+        for group, count in (("web", 3), ("code", 2), ("books", 1))
+        for i in range(count)
+    ]
+    rng.shuffle(docs)
+    tokenizer = _CharTokenizer()
+    results = evaluate_by_source(model, tokenizer, docs, 16, batch_size=BATCH)
+    assert list(results) == ["books", "code", "web"]
+    for group, result in results.items():
+        texts = [d.text for d in docs if d.name.startswith(group + ":")]
+        # The group's stream by hand: each document's ids then the separator; predict each
+        # token after the first, 16 inputs per window, scored in float64.
+        stream = [t for text in texts for t in (*tokenizer.encode(text), SEP)]
+        bits = 0.0
+        for start in range(0, len(stream) - 1, 16):
+            inputs = stream[start : start + 16]
+            targets = stream[start + 1 : start + 17]
+            logp = _log_softmax(np.asarray(_forward(model, jnp.asarray([inputs])), np.float64))
+            bits -= sum(logp[0, i, t] for i, t in enumerate(targets)) / math.log(2)
+        num_bytes = sum(len(text.encode("utf-8")) for text in texts)
+        assert result.bytes == num_bytes and result.tokens == len(stream) - 1
+        assert result.bits_per_byte == pytest.approx(bits / num_bytes, rel=1e-5)
+        assert result.unigram_bits_per_byte is None
+    with_baseline = evaluate_by_source(
+        model, tokenizer, docs, 16, train_windows=pack([tokenizer.encode("abc ")], 16, SEP, PAD)
+    )
+    assert all(r.unigram_bits_per_byte > 0 for r in with_baseline.values())
