@@ -11,6 +11,8 @@ token sequences the model never sees in text).
 * `choice_logprobs(model, tokenizer, context, choices)`: summed log-probabilities.
 * `ChoiceItem`, `load_choice_items(path)`, `choice_accuracy(model, tokenizer, items)`.
 * `few_shot_prompt(examples, query)`: k solved examples, then the question.
+* `continuation_items(texts, n_items)`: items built from held-out text (its true next words
+  against words from elsewhere), and `accuracy_stderr(accuracy, n)` to read them honestly.
 
 The document separator (``eos_id``, which also separates documents in training windows) is put
 in front of every context, so the first token is predicted as at the start of a document.
@@ -20,7 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import random
 from collections.abc import Sequence
 
 import jax
@@ -194,3 +198,74 @@ def few_shot_prompt(
     """
     shots = [question + answer for question, answer in examples]
     return separator.join([*shots, query])
+
+
+def continuation_items(
+    texts: Sequence[str],
+    n_items: int,
+    *,
+    n_choices: int = 4,
+    context_words: int = 24,
+    continuation_words: int = 6,
+    seed: int = 0,
+) -> list[ChoiceItem]:
+    """Multiple-choice items cut from text: which continuation really came next?
+
+    A LAMBADA-like task made from any held-out text: the context is ``context_words`` words
+    of a document, the right choice the ``continuation_words`` words that follow, and the
+    distractors equally long runs of words from other documents. Words are split on
+    whitespace and joined with single spaces (line breaks become spaces); every choice starts
+    with a space, as it would in running text after the context.
+
+    Args:
+      texts: Documents, at least two of which hold ``context_words + continuation_words`` words.
+      n_items: Items to make.
+      n_choices: Choices per item (chance is 1 / n_choices).
+      context_words: Words of context.
+      continuation_words: Words in every choice.
+      seed: Seed of the positions, distractors and the right answer's place.
+
+    Returns:
+      The items; the right answer's index is uniform over the choices.
+
+    Raises:
+      ValueError: fewer than two documents are long enough.
+    """
+    span = context_words + continuation_words
+    docs = [words for words in (text.split() for text in texts) if len(words) >= span]
+    if len(docs) < 2:
+        raise ValueError(
+            f"continuation_items needs two or more documents of at least {span} words; got "
+            f"{len(docs)}. Pass more text or fewer context_words/continuation_words."
+        )
+    rng = random.Random(seed)
+    items = []
+    for _ in range(n_items):
+        d = rng.randrange(len(docs))
+        start = rng.randrange(len(docs[d]) - span + 1)
+        context = " ".join(docs[d][start : start + context_words])
+        true = " " + " ".join(docs[d][start + context_words : start + span])
+        distractors: list[str] = []
+        while len(distractors) < n_choices - 1:
+            other = rng.choice([i for i in range(len(docs)) if i != d])
+            at = rng.randrange(len(docs[other]) - continuation_words + 1)
+            choice = " " + " ".join(docs[other][at : at + continuation_words])
+            if choice != true and choice not in distractors:
+                distractors.append(choice)
+        answer = rng.randrange(n_choices)
+        choices = [*distractors[:answer], true, *distractors[answer:]]
+        items.append(ChoiceItem(context, tuple(choices), answer))
+    return items
+
+
+def accuracy_stderr(accuracy: float, n: int) -> float:
+    """Binomial standard error of an accuracy measured on n items, sqrt(p (1 − p) / n).
+
+    Args:
+      accuracy: Measured share right, in [0, 1].
+      n: Number of items.
+
+    Returns:
+      The standard error; about two of them either side give a 95% interval.
+    """
+    return math.sqrt(accuracy * (1.0 - accuracy) / n)

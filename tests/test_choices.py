@@ -13,8 +13,10 @@ from flax import nnx
 from gopherlite import GopherLM, ModelConfig
 from gopherlite.choices import (
     ChoiceItem,
+    accuracy_stderr,
     choice_accuracy,
     choice_logprobs,
+    continuation_items,
     continuation_tokens,
     few_shot_prompt,
     load_choice_items,
@@ -121,3 +123,30 @@ def test_few_shot_prompt_and_unscorable_choices(model, tokenizer):
         choice_logprobs(model, tokenizer, "bird:", [""])
     with pytest.raises(ValueError, match="at least one choice"):
         choice_logprobs(model, tokenizer, "bird:", [])
+
+
+def test_continuation_items_cut_the_true_next_words_against_other_documents():
+    texts = [" ".join(f"d{d}w{i}" for i in range(60)) for d in range(5)] + ["short text"]
+    items = continuation_items(texts, 200, n_choices=4, context_words=10, continuation_words=3)
+    assert len(items) == 200
+    for item in items:
+        context = item.context.split()
+        doc, first = context[0].split("w")
+        true = item.choices[item.answer].split()
+        assert len(context) == 10 and len(true) == 3 and len(item.choices) == 4
+        # the right choice is the next 3 words of the same document
+        assert true == [f"{doc}w{int(first) + 10 + k}" for k in range(3)]
+        assert all(c.startswith(" ") for c in item.choices)
+        others = [c for i, c in enumerate(item.choices) if i != item.answer]
+        assert all(not c.split()[0].startswith(doc + "w") for c in others)
+        assert len(set(item.choices)) == 4
+    counts = np.bincount([item.answer for item in items], minlength=4)
+    assert counts.min() > 30  # uniform: 50 expected per place, 30 is over 3 sigma below
+    assert continuation_items(texts, 5, seed=1) == continuation_items(texts, 5, seed=1)
+    with pytest.raises(ValueError, match="two or more documents"):
+        continuation_items(["one long " * 20, "short"], 3)
+
+
+def test_accuracy_stderr_is_the_binomial_formula():
+    assert accuracy_stderr(0.25, 300) == pytest.approx((0.25 * 0.75 / 300) ** 0.5)
+    assert accuracy_stderr(1.0, 10) == 0.0

@@ -4,7 +4,15 @@ import random
 
 import pytest
 
-from gopherlite.data.dedup import heldout_overlap, jaccard, minhash, near_duplicates, shingles
+from gopherlite.data.dedup import (
+    heldout_overlap,
+    jaccard,
+    minhash,
+    near_duplicates,
+    overlap_fraction,
+    shingle_index,
+    shingles,
+)
 from tests.curation_docs import clean_prose, near_copy, real_documents
 
 
@@ -60,3 +68,16 @@ def test_test_set_overlap_finds_documents_sharing_a_13_gram(real):
     # Twelve quoted words are not enough: no 13-gram is shared.
     short = " ".join(heldout[1].split()[100:112])
     assert heldout_overlap([prose[0] + " " + short], heldout) == []
+
+
+def test_overlap_fraction_counts_the_sampled_13_grams_seen_in_the_corpus():
+    corpus = [" ".join(f"w{i}" for i in range(40)), "a b c d e f g h i j k l m n"]
+    index = shingle_index(corpus)
+    assert len(index) == (40 - 13 + 1) + (14 - 13 + 1)
+    # 20 words copied from the first document, then 10 new ones: of the 30 - 13 + 1 = 18
+    # 13-grams, those starting at words 0..7 of the sample lie inside the copy.
+    sample = " ".join(f"w{i}" for i in range(5, 25)) + " " + " ".join(f"x{i}" for i in range(10))
+    assert overlap_fraction(sample, index) == pytest.approx(8 / 18)
+    assert overlap_fraction("W5, w6 w7 w8 w9 w10 w11 w12 w13 w14 w15 w16 w17!", index) == 1.0
+    assert overlap_fraction("too short to hold a thirteen word window", index) is None
+    assert heldout_overlap(["x " + sample, "nothing shared here at all"], corpus) == [0]

@@ -12,6 +12,8 @@ from `datasketch`.
 * `minhash(text, n)`: a document's signature; ``minhash(a).jaccard(minhash(b))`` estimates it.
 * `near_duplicates(texts, threshold)`: indices to drop, the first of each group kept.
 * `heldout_overlap(texts, heldout)`: indices of documents sharing a 13-gram with held-out text.
+* `shingle_index(texts)`, `overlap_fraction(text, index)`: how much of a text (for example a
+  model's sample) is made of n-grams seen in a corpus, the measure of a memorisation check.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ SHINGLE_WORDS = 13
 NUM_PERM = 128
 
 
+def _shingle_words(text: str) -> list[str]:
+    """A text's words as shingles see them: lower-cased, punctuation-only tokens dropped."""
+    return [t.lower() for t in words(text) if is_word(t)]
+
+
 def shingles(text: str, n: int = SHINGLE_WORDS) -> set[tuple[str, ...]]:
     """The set of a text's word n-grams (lower-cased words, punctuation dropped).
 
@@ -36,7 +43,7 @@ def shingles(text: str, n: int = SHINGLE_WORDS) -> set[tuple[str, ...]]:
     Returns:
       The shingles; a text shorter than n words is one shingle of all its words.
     """
-    tokens = [t.lower() for t in words(text) if is_word(t)]
+    tokens = _shingle_words(text)
     if len(tokens) < n:
         return {tuple(tokens)} if tokens else set()
     return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
@@ -129,7 +136,45 @@ def heldout_overlap(
     Returns:
       Indices of overlapping training documents, ascending.
     """
-    held: set[tuple[str, ...]] = set()
-    for text in heldout:
-        held |= shingles(text, n)
+    held = shingle_index(heldout, n=n)
     return [i for i, text in enumerate(texts) if not shingles(text, n).isdisjoint(held)]
+
+
+def shingle_index(texts: Iterable[str], *, n: int = SHINGLE_WORDS) -> set[tuple[str, ...]]:
+    """Every word n-gram of a corpus, in one set (for overlap checks against it).
+
+    Args:
+      texts: The corpus's documents.
+      n: Words per n-gram.
+
+    Returns:
+      The union of the documents' `shingles`.
+    """
+    index: set[tuple[str, ...]] = set()
+    for text in texts:
+        index |= shingles(text, n)
+    return index
+
+
+def overlap_fraction(
+    text: str, index: set[tuple[str, ...]], *, n: int = SHINGLE_WORDS
+) -> float | None:
+    """Share of a text's word n-grams found in a corpus's `shingle_index`.
+
+    Applied to a model's samples, this is a memorisation measure in the spirit of Gopher's
+    Sec. 5 and of Carlini et al. 2021: a 13-gram is long enough that reproducing one verbatim
+    almost always means the model saw it in training.
+
+    Args:
+      text: The text to check, e.g. a sample.
+      index: From `shingle_index` over the training text.
+      n: Words per n-gram (the same as the index's).
+
+    Returns:
+      The share in [0, 1], or None when the text has fewer than n words.
+    """
+    tokens = _shingle_words(text)
+    if len(tokens) < n:
+        return None
+    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return sum(gram in index for gram in grams) / len(grams)
