@@ -165,20 +165,36 @@ def load_choice_items(path: str | os.PathLike[str]) -> list[ChoiceItem]:
     return items
 
 
-def choice_accuracy(model: GopherLM, tokenizer: Tokenizer, items: Sequence[ChoiceItem]) -> float:
+def choice_accuracy(
+    model: GopherLM,
+    tokenizer: Tokenizer,
+    items: Sequence[ChoiceItem],
+    *,
+    per_token: bool = False,
+) -> float:
     """Share of items whose most likely choice is the right one.
 
     Args:
       model: The language model.
       tokenizer: Its tokenizer.
       items: The questions.
+      per_token: Rank choices by their mean log-probability per token instead of the sum, so a
+        choice is not preferred for having fewer tokens (a common length normalisation).
 
     Returns:
       Accuracy in [0, 1]; chance is the mean of 1 / (number of choices).
     """
     right = 0
     for item in items:
-        scores = choice_logprobs(model, tokenizer, item.context, item.choices)
+        scores = np.asarray(choice_logprobs(model, tokenizer, item.context, item.choices))
+        if per_token:
+            counts = [
+                len(ids) - start
+                for ids, start in (
+                    continuation_tokens(tokenizer, item.context, c) for c in item.choices
+                )
+            ]
+            scores = scores / np.asarray(counts)  # fmt: skip
         right += int(np.argmax(scores)) == item.answer
     return right / len(items)
 

@@ -150,3 +150,30 @@ def test_continuation_items_cut_the_true_next_words_against_other_documents():
 def test_accuracy_stderr_is_the_binomial_formula():
     assert accuracy_stderr(0.25, 300) == pytest.approx((0.25 * 0.75 / 300) ** 0.5)
     assert accuracy_stderr(1.0, 10) == 0.0
+
+
+def test_per_token_accuracy_ranks_by_the_mean_log_probability(model, tokenizer):
+    items = [
+        ChoiceItem("The list is", (" long and", " a", " ordered by key and then by value"), 0),
+        *_items(8, seed=2),
+    ]
+    picks = []
+    for item in items:
+        sums = choice_logprobs(model, tokenizer, item.context, item.choices)
+        # tokens of each choice in running text: the full encoding minus the context's prefix
+        counts = []
+        for choice in item.choices:
+            full, alone = tokenizer.encode(item.context + choice), tokenizer.encode(item.context)
+            pairs = enumerate(zip(full, alone, strict=False))
+            shared = next((i for i, (a, b) in pairs if a != b), min(len(full), len(alone)))
+            counts.append(len(full) - shared)
+        picks.append(int(np.argmax(np.asarray(sums) / np.asarray(counts))))
+    relabelled = [ChoiceItem(i.context, i.choices, p) for i, p in zip(items, picks, strict=True)]
+    assert choice_accuracy(model, tokenizer, relabelled, per_token=True) == 1.0
+    by_sum = [
+        int(np.argmax(choice_logprobs(model, tokenizer, i.context, i.choices))) for i in items
+    ]
+    assert by_sum != picks  # the two rules disagree somewhere, so the flag matters
+    assert choice_accuracy(model, tokenizer, relabelled) == np.mean(
+        [s == p for s, p in zip(by_sum, picks, strict=True)]
+    )
