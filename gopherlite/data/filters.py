@@ -155,19 +155,23 @@ def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def quality_failures(text: str, rules: QualityRules = QualityRules()) -> list[str]:
+def quality_failures(
+    text: str, rules: QualityRules = QualityRules(), *, tokens: Sequence[str] | None = None
+) -> list[str]:
     """The quality rules a document fails, in the paper's order.
 
     Args:
       text: The document.
       rules: Thresholds (default: the paper's).
+      tokens: ``words(text)``, if already split (a caller trying many thresholds on the same
+        documents splits each once).
 
     Returns:
       Rule names (``word_count``, ``mean_word_length``, ``symbol_to_word_ratio``,
       ``bullet_lines``, ``ellipsis_lines``, ``alphabetic_words``, ``stop_words``); empty
       means keep.
     """
-    tokens, lines = words(text), _lines(text)
+    tokens, lines = words(text) if tokens is None else tokens, _lines(text)
     checks = (
         word_count(tokens, rules),
         mean_word_length(tokens, rules),

@@ -10,12 +10,17 @@ and near copies of other pages. The embedded corpus has none of that, so this mo
 * `near_copy(text, rng, every)`: a document with one word in ``every`` replaced.
 * `junk_mix(documents, share, seed)`: real documents with junk and near copies added until
   the junk holds ``share`` of the UTF-8 bytes, shuffled deterministically.
+* `filter_outcome(documents, rules)`: what the quality rules at given thresholds keep and
+  remove, in bytes per group of documents (the threshold explorer draws it).
+* `MASSIVETEXT`, `epochs`: MassiveText's subsets (G Table 2, C Table A1) and how many passes a
+  run's tokens make over each at given sampling proportions.
 * `train_and_score(corpora, heldout, ...)`: the same tiny model trained for the same steps on
   each corpus and scored in bits per byte on the same held-out texts.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import random
 from collections.abc import Mapping, Sequence
@@ -23,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from gopherlite.config import ModelConfig
 from gopherlite.data.batches import pack, pack_documents, tokenize_documents
 from gopherlite.data.corpus import Document
+from gopherlite.data.filters import QualityRules, quality_failures
 from gopherlite.data.pipeline import TextData
 from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.evaluate import evaluate
@@ -171,9 +177,12 @@ def junk_mix(
     """Real documents with planted junk added until it holds ``share`` of the bytes.
 
     First ``copies`` near copies (`near_copy`, one word in 400) of ``copy_sources`` are added,
-    cycling through them; then junk documents, cycling through the kinds in turn, until the
+    cycling through them; then junk documents, one of every kind in turn, until the
     planted documents hold at least ``share`` of the UTF-8 bytes. Planted documents are named
-    ``junk:<kind>:<i>``; the result is shuffled with ``seed``.
+    ``junk:<kind>:<i>``; the result is shuffled with ``seed``, except that every near copy is
+    placed after its original, so that `near_duplicates` (which keeps the first of a group)
+    removes the copy. (Gopher removed one of each pair at random; either way one copy of the
+    text stays.)
 
     Args:
       documents: The real documents.
@@ -191,19 +200,154 @@ def junk_mix(
     rng = random.Random(seed)
     real_bytes = nbytes(documents)
     planted: list[Document] = []
+    original_of: dict[str, str] = {}
     for i in range(copies if copy_sources else 0):
         source = copy_sources[i % len(copy_sources)]
         planted.append(Document(f"{JUNK_PREFIX}{NEAR_COPY}:{i}", near_copy(source.text, rng)))
-    batch = 0
-    while nbytes(planted) < share * (real_bytes + nbytes(planted)):
-        for kind, texts in junk_documents(seed + batch, per_kind=4).items():
-            planted += [
-                Document(f"{JUNK_PREFIX}{kind}:{batch}.{j}", t) for j, t in enumerate(texts)
-            ]
+        original_of[planted[-1].name] = source.name
+    planted_bytes, batch = nbytes(planted), 0
+    while planted_bytes < share * (real_bytes + planted_bytes):
+        kinds = junk_documents(seed + batch, per_kind=4)
+        for j in range(4):  # one document of every kind in turn, until the share is reached
+            for kind, texts in kinds.items():
+                if planted_bytes >= share * (real_bytes + planted_bytes):
+                    break
+                planted.append(Document(f"{JUNK_PREFIX}{kind}:{batch}.{j}", texts[j]))
+                planted_bytes += len(texts[j].encode("utf-8"))
         batch += 1
     mixed = list(documents) + planted
     rng.shuffle(mixed)
+    position = {doc.name: i for i, doc in enumerate(mixed)}
+    for copy, original in original_of.items():  # each copy after its original
+        i, j = position[copy], position[original]
+        if i < j:
+            mixed[i], mixed[j] = mixed[j], mixed[i]
+            position[copy], position[original] = j, i
     return mixed
+
+
+def group_of(document: Document) -> str:
+    """A label for the kind of document, for tables and figures.
+
+    Args:
+      document: A document of the embedded corpus (``topic:…``, ``module:…``) or of `junk_mix`.
+
+    Returns:
+      ``"junk: <kind>"`` for planted documents, else ``"real: topic"``, ``"real: module"`` or
+      ``"real: other"``.
+    """
+    if is_junk(document):
+        return "junk: " + document.name[len(JUNK_PREFIX) :].split(":")[0]
+    prefix = document.name.split(":")[0]
+    return f"real: {prefix}" if prefix in ("topic", "module") else "real: other"
+
+
+@dataclasses.dataclass(frozen=True)
+class FilterOutcome:
+    """What the quality rules at some thresholds do to a set of documents.
+
+    Attributes:
+      failures: Per document, the rules it fails (`quality_failures`; empty: kept).
+      kept_bytes, removed_bytes: Group (`group_of`) → UTF-8 bytes kept or removed.
+      rule_counts: Rule → documents failing it (a document may fail several).
+      group_rules: Group → rule → documents of the group failing it.
+    """
+
+    failures: list[list[str]]
+    kept_bytes: dict[str, int]
+    removed_bytes: dict[str, int]
+    rule_counts: collections.Counter
+    group_rules: dict[str, collections.Counter]
+
+    @property
+    def bytes_kept(self) -> int:
+        """Bytes of the kept documents."""
+        return sum(self.kept_bytes.values())
+
+    @property
+    def bytes_in(self) -> int:
+        """Bytes of all documents."""
+        return self.bytes_kept + sum(self.removed_bytes.values())
+
+
+def filter_outcome(
+    documents: Sequence[Document],
+    rules: QualityRules,
+    tokens: Sequence[Sequence[str]] | None = None,
+) -> FilterOutcome:
+    """Apply `quality_failures` at the given thresholds and total the bytes by group.
+
+    Args:
+      documents: The documents.
+      rules: The thresholds.
+      tokens: Each document's ``filters.words``, split once by a caller that tries many
+        thresholds (None: split here).
+
+    Returns:
+      The outcome; groups appear in the order they are first met.
+    """
+    failures, kept, removed = [], {}, {}
+    counts: collections.Counter = collections.Counter()
+    by_group: dict[str, collections.Counter] = {}
+    for i, doc in enumerate(documents):
+        failed = quality_failures(doc.text, rules, tokens=None if tokens is None else tokens[i])
+        failures.append(failed)
+        counts.update(failed)
+        group, size = group_of(doc), len(doc.text.encode("utf-8"))
+        kept.setdefault(group, 0)
+        removed.setdefault(group, 0)
+        (removed if failed else kept)[group] += size
+        by_group.setdefault(group, collections.Counter()).update(failed)
+    return FilterOutcome(failures, kept, removed, counts, by_group)
+
+
+@dataclasses.dataclass(frozen=True)
+class Subset:
+    """One subset of MassiveText (G Table 2; C Table A1).
+
+    Attributes:
+      name: The subset.
+      disk_tb: Size on disk, terabytes (C Table A1).
+      documents: Documents (C Table A1).
+      tokens: Tokens (secondary notes matching G Table 2 as remembered; not verified).
+      gopher_share: Gopher's sampling proportion (C Table A1 caption; verified).
+      chinchilla_share: Chinchilla's sampling proportion (C Table A1).
+      chinchilla_epochs: Passes over the subset in Chinchilla's 1.4T tokens (C Table A1).
+    """
+
+    name: str
+    disk_tb: float
+    documents: float
+    tokens: float
+    gopher_share: float
+    chinchilla_share: float
+    chinchilla_epochs: float
+
+
+MASSIVETEXT: tuple[Subset, ...] = (
+    Subset("MassiveWeb", 1.9, 604e6, 506e9, 0.48, 0.45, 1.24),
+    Subset("Books", 2.1, 4e6, 560e9, 0.27, 0.30, 0.75),
+    Subset("C4", 0.75, 361e6, 182e9, 0.10, 0.10, 0.77),
+    Subset("News", 2.7, 1.1e9, 676e9, 0.10, 0.10, 0.21),
+    Subset("GitHub", 3.1, 142e6, 422e9, 0.03, 0.04, 0.13),
+    Subset("Wikipedia", 0.001, 6e6, 4e9, 0.02, 0.01, 3.40),
+)
+GOPHER_TRAIN_TOKENS = 300e9  # G Sec. 3.2
+CHINCHILLA_TRAIN_TOKENS = 1.4e12  # C Sec. 4
+
+
+def epochs(subset: Subset, train_tokens: float, share: float) -> float:
+    """Passes a run makes over a subset: the tokens it draws from it over the subset's size.
+
+    Args:
+      subset: The subset.
+      train_tokens: The run's training tokens (Gopher: 300B).
+      share: The subset's sampling proportion.
+
+    Returns:
+      ``share · train_tokens / subset.tokens``; above 1 the subset is repeated.
+    """
+    return share * train_tokens / subset.tokens
 
 
 @dataclasses.dataclass(frozen=True)
