@@ -111,7 +111,7 @@ def test_every_chapter_quiz_loads_with_at_least_four_questions():
 
 
 # Chapters whose quizzes already follow the sample question's form (issue 16 brings the others).
-SAMPLE_FORM_QUIZZES = ("transformer", "scaling_laws", "evaluation")
+SAMPLE_FORM_QUIZZES = ("transformer", "scaling_laws", "evaluation", "data_curation")
 
 
 @pytest.mark.parametrize("name", SAMPLE_FORM_QUIZZES)
