@@ -8,7 +8,7 @@ import pytest
 from gopherlite import ModelConfig
 from gopherlite.data.corpus import Document
 from gopherlite.data.dedup import jaccard
-from gopherlite.data.filters import QualityRules, quality_failures
+from gopherlite.data.filters import QualityRules, quality_failures, repetition_failures
 from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.train import TrainConfig
 from gopherlite.workbook.experiments.curation import (
@@ -58,14 +58,20 @@ def test_near_copies_are_planted_and_stay_near():
 
 
 def test_filter_outcome_adds_up_by_group():
-    mixed = junk_mix(REAL, 0.3, seed=0)
+    mixed = junk_mix(REAL, 0.8, seed=0)
     rules = QualityRules()
     outcome = filter_outcome(mixed, rules)
     assert outcome.failures == [quality_failures(d.text) for d in mixed]
+    assert outcome.repetition == [[] for _ in mixed]  # not applied unless given
     assert outcome.bytes_in == nbytes(mixed)
+    assert outcome.kept_bytes["junk: repeated paragraphs"] > 0  # passes the quality rules
+    repetition = [repetition_failures(d.text) for d in mixed]
+    staged = filter_outcome(mixed, rules, repetition=repetition)
+    assert staged.kept_bytes["junk: repeated paragraphs"] == 0
+    assert staged.bytes_in == nbytes(mixed) and staged.bytes_kept < outcome.bytes_kept
     assert outcome.kept_bytes["real: topic"] == nbytes(REAL)  # clean prose passes
-    assert all(outcome.kept_bytes[f"junk: {k}"] == 0 for k in JUNK_KINDS
-               if f"junk: {k}" in outcome.kept_bytes)  # fmt: skip
+    assert {f"junk: {k}" for k in JUNK_KINDS} <= set(outcome.kept_bytes)
+    assert all(staged.kept_bytes[f"junk: {k}"] == 0 for k in JUNK_KINDS)
     assert outcome.group_rules["junk: short snippet"]["word_count"] > 0
 
 

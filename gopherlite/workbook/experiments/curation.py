@@ -10,8 +10,9 @@ and near copies of other pages. The embedded corpus has none of that, so this mo
 * `near_copy(text, rng, every)`: a document with one word in ``every`` replaced.
 * `junk_mix(documents, share, seed)`: real documents with junk and near copies added until
   the junk holds ``share`` of the UTF-8 bytes, shuffled deterministically.
-* `filter_outcome(documents, rules)`: what the quality rules at given thresholds keep and
-  remove, in bytes per group of documents (the threshold explorer draws it).
+* `filter_outcome(documents, rules)`: what the quality rules at given thresholds (and the
+  repetition rules) keep and remove, in bytes per group of documents (the threshold explorer
+  draws it).
 * `MASSIVETEXT`, `epochs`: MassiveText's subsets (G Table 2, C Table A1) and how many passes a
   run's tokens make over each at given sampling proportions.
 * `train_and_score(corpora, heldout, ...)`: the same tiny model trained for the same steps on
@@ -244,20 +245,31 @@ def group_of(document: Document) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class FilterOutcome:
-    """What the quality rules at some thresholds do to a set of documents.
+    """What the quality rules at some thresholds, then the repetition rules, do to documents.
 
     Attributes:
-      failures: Per document, the rules it fails (`quality_failures`; empty: kept).
-      kept_bytes, removed_bytes: Group (`group_of`) → UTF-8 bytes kept or removed.
-      rule_counts: Rule → documents failing it (a document may fail several).
-      group_rules: Group → rule → documents of the group failing it.
+      failures: Per document, the quality rules it fails (`quality_failures`).
+      repetition: Per document, the repetition rules it fails (empty where not applied).
+      kept_bytes: Group (`group_of`) → UTF-8 bytes kept.
+      removed_bytes: Group → bytes removed by the quality rules.
+      repetition_bytes: Group → bytes that pass the quality rules but fail a repetition rule.
+      rule_counts: Rule → documents failing it (a document may fail several; repetition rules
+        are counted only for documents that pass the quality rules, as in `curate`).
+      group_rules: Group → rule → documents of the group failing it (counted the same way).
     """
 
     failures: list[list[str]]
+    repetition: list[list[str]]
     kept_bytes: dict[str, int]
     removed_bytes: dict[str, int]
+    repetition_bytes: dict[str, int]
     rule_counts: collections.Counter
     group_rules: dict[str, collections.Counter]
+
+    @property
+    def kept(self) -> list[bool]:
+        """Per document, whether it passes every rule applied."""
+        return [not q and not r for q, r in zip(self.failures, self.repetition, strict=True)]
 
     @property
     def bytes_kept(self) -> int:
@@ -267,38 +279,47 @@ class FilterOutcome:
     @property
     def bytes_in(self) -> int:
         """Bytes of all documents."""
-        return self.bytes_kept + sum(self.removed_bytes.values())
+        removed = sum(self.removed_bytes.values()) + sum(self.repetition_bytes.values())
+        return self.bytes_kept + removed
 
 
 def filter_outcome(
     documents: Sequence[Document],
     rules: QualityRules,
     tokens: Sequence[Sequence[str]] | None = None,
+    repetition: Sequence[Sequence[str]] | None = None,
 ) -> FilterOutcome:
     """Apply `quality_failures` at the given thresholds and total the bytes by group.
 
     Args:
       documents: The documents.
-      rules: The thresholds.
+      rules: The quality thresholds.
       tokens: Each document's ``filters.words``, split once by a caller that tries many
         thresholds (None: split here).
+      repetition: Each document's `repetition_failures`, computed once by the caller (they do
+        not depend on ``rules``); None applies no repetition rules.
 
     Returns:
       The outcome; groups appear in the order they are first met.
     """
-    failures, kept, removed = [], {}, {}
+    failures: list[list[str]] = []
+    kept: dict[str, int] = {}
+    removed: dict[str, int] = {}
+    repeated: dict[str, int] = {}
     counts: collections.Counter = collections.Counter()
     by_group: dict[str, collections.Counter] = {}
+    repetition = [[] for _ in documents] if repetition is None else [list(r) for r in repetition]
     for i, doc in enumerate(documents):
         failed = quality_failures(doc.text, rules, tokens=None if tokens is None else tokens[i])
         failures.append(failed)
-        counts.update(failed)
+        counted = failed or repetition[i]  # the first stage that removes it, as in `curate`
+        counts.update(counted)
         group, size = group_of(doc), len(doc.text.encode("utf-8"))
-        kept.setdefault(group, 0)
-        removed.setdefault(group, 0)
-        (removed if failed else kept)[group] += size
-        by_group.setdefault(group, collections.Counter()).update(failed)
-    return FilterOutcome(failures, kept, removed, counts, by_group)
+        for table in (kept, removed, repeated):
+            table.setdefault(group, 0)
+        (removed if failed else repeated if repetition[i] else kept)[group] += size
+        by_group.setdefault(group, collections.Counter()).update(counted)
+    return FilterOutcome(failures, repetition, kept, removed, repeated, counts, by_group)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,11 +1,14 @@
 """Drawing data curation (ch. 01): what Gopher's quality thresholds keep and remove.
 
-* :func:`outcome_figure`: bytes kept and removed per group of documents (real text by source,
-  planted junk by kind), from `gopherlite.workbook.experiments.curation.filter_outcome`.
+* :func:`outcome_figure`: bytes kept, removed by the quality rules and removed by the
+  repetition rules, per group of documents (real text by source, planted junk by kind), from
+  `gopherlite.workbook.experiments.curation.filter_outcome`.
 * :class:`ThresholdExplorer`: sliders for three of the quality thresholds (alphabetic-word
-  share, word count, mean word length); the figure and a readout follow.
+  share, word count, mean word length); the repetition rules stay at G Table A1's; the figure
+  and a readout follow.
 
-Every decision comes from `gopherlite.data.filters.quality_failures`; nothing is re-decided here.
+Every decision comes from `gopherlite.data.filters` (`quality_failures`,
+`repetition_failures`); nothing is re-decided here.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from gopherlite.data.corpus import Document
-from gopherlite.data.filters import QualityRules, words
+from gopherlite.data.filters import QualityRules, repetition_failures, words
 from gopherlite.workbook.experiments.curation import FilterOutcome, filter_outcome
 from gopherlite.workbook.viz.common import PALETTE, Explorer, format_bytes, style
 
@@ -31,37 +34,40 @@ def _title(rules: QualityRules) -> str:
 
 
 def outcome_figure(outcome: FilterOutcome, rules: QualityRules) -> go.Figure:
-    """Horizontal stacked bars: bytes kept and removed in each group of documents.
+    """Horizontal stacked bars: bytes kept, removed by quality and by repetition, per group.
 
     Args:
       outcome: From `filter_outcome`.
       rules: The thresholds it was computed with (for the title).
 
     Returns:
-      The figure: trace 0 kept, trace 1 removed.
+      The figure: trace 0 kept, trace 1 removed by the quality rules, trace 2 by the
+      repetition rules.
     """
     groups = list(outcome.kept_bytes)[::-1]  # first group on top
-    kept = [outcome.kept_bytes[g] for g in groups]
-    removed = [outcome.removed_bytes[g] for g in groups]
     why = [
         ", ".join(f"{r} {n}" for r, n in outcome.group_rules[g].most_common(3)) or "—"
         for g in groups
     ]
+    parts = (
+        ("kept", outcome.kept_bytes, PALETTE[2]),
+        ("removed: quality", outcome.removed_bytes, PALETTE[5]),
+        ("removed: repetition", outcome.repetition_bytes, PALETTE[1]),
+    )
     traces = [
-        go.Bar(y=groups, x=kept, orientation="h", name="kept", marker={"color": PALETTE[2]},
-               hovertemplate="%{y}: %{x:,} bytes kept<extra></extra>"),
-        go.Bar(y=groups, x=removed, orientation="h", name="removed",
-               marker={"color": PALETTE[5]}, customdata=why,
-               hovertemplate="%{y}: %{x:,} bytes removed (%{customdata})<extra></extra>"),
+        go.Bar(y=groups, x=[table[g] for g in groups], orientation="h", name=name,
+               marker={"color": color}, customdata=why,
+               hovertemplate=f"%{{y}}: %{{x:,}} bytes {name} (%{{customdata}})<extra></extra>")
+        for name, table, color in parts
     ]  # fmt: skip
     return style(
         go.Figure(traces),
         title=_title(rules),
         barmode="stack",
         xaxis={"title": "UTF-8 bytes"},
-        height=140 + 28 * len(groups),
-        margin={"l": 200, "r": 20, "t": 60, "b": 50},
-        legend={"orientation": "h", "y": 1.0, "x": 1.0, "xanchor": "right", "yanchor": "bottom"},
+        height=160 + 28 * len(groups),
+        margin={"l": 200, "r": 20, "t": 90, "b": 50},
+        legend={"orientation": "h", "y": 1.0, "x": 0.0, "yanchor": "bottom"},
     )
 
 
@@ -74,18 +80,22 @@ def outcome_readout(outcome: FilterOutcome) -> str:
     Returns:
       HTML.
     """
-    n_kept = sum(not failed for failed in outcome.failures)
+    n_kept = sum(outcome.kept)
     share = outcome.bytes_kept / outcome.bytes_in if outcome.bytes_in else 0.0
     rules = ", ".join(f"{rule} {n}" for rule, n in outcome.rule_counts.most_common()) or "none"
     return (
         f"Kept <b>{n_kept} of {len(outcome.failures)} documents</b>, "
         f"{format_bytes(outcome.bytes_kept)} of {format_bytes(outcome.bytes_in)} "
-        f"(<b>{share:.1%}</b> of the bytes). Documents failing each rule: {html.escape(rules)}."
+        f"(<b>{share:.1%}</b> of the bytes). Documents removed by each rule (quality first, "
+        f"then repetition): {html.escape(rules)}."
     )
 
 
 class ThresholdExplorer(Explorer):
     """Move three quality thresholds; see which documents leave, why, and the bytes left.
+
+    The repetition rules are applied after the quality rules at G Table A1's thresholds (they
+    are computed once), so junk that passes the quality rules shows where it is removed.
 
     CSS classes: ``gl-threshold-explorer`` (the whole), ``gl-threshold-alpha``,
     ``gl-threshold-words``, ``gl-threshold-length`` (the sliders), ``gl-threshold-readout``
@@ -100,7 +110,7 @@ class ThresholdExplorer(Explorer):
     """
 
     def __init__(self, documents: Sequence[Document], rules: QualityRules | None = None) -> None:
-        """Split every document into words once and draw the starting thresholds.
+        """Split every document into words and apply the repetition rules, once; draw.
 
         Args:
           documents: The documents to filter (a few hundred keep each redraw well under a
@@ -109,6 +119,7 @@ class ThresholdExplorer(Explorer):
         """
         self.documents = list(documents)
         self.tokens = [words(doc.text) for doc in self.documents]
+        self.repetition = [repetition_failures(doc.text) for doc in self.documents]
         self.base = rules or QualityRules()
         self.alpha = widgets.FloatSlider(
             value=self.base.min_alphabetic_words, min=0.0, max=1.0, step=0.05,
@@ -152,7 +163,7 @@ class ThresholdExplorer(Explorer):
 
     def outcome(self) -> FilterOutcome:
         """`filter_outcome` of the documents at the current thresholds."""
-        return filter_outcome(self.documents, self.rules, self.tokens)
+        return filter_outcome(self.documents, self.rules, self.tokens, self.repetition)
 
     def update(self) -> None:
         """Recompute the decisions; redraw the bars, the title and the readout."""
