@@ -13,6 +13,7 @@ Every decision comes from `gopherlite.data.filters` (`quality_failures`,
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import html
 from collections.abc import Sequence
@@ -22,7 +23,12 @@ import plotly.graph_objects as go
 
 from gopherlite.data.corpus import Document
 from gopherlite.data.filters import QualityRules, repetition_failures, words
-from gopherlite.workbook.experiments.curation import FilterOutcome, filter_outcome
+from gopherlite.workbook.experiments.curation import (
+    JUNK_KINDS,
+    NEAR_COPY,
+    FilterOutcome,
+    filter_outcome,
+)
 from gopherlite.workbook.viz.common import PALETTE, Explorer, format_bytes, style
 
 
@@ -31,6 +37,16 @@ def _title(rules: QualityRules) -> str:
         f"Bytes kept: alphabetic words ≥ {rules.min_alphabetic_words:.2f}, "
         f"words ≥ {rules.min_words}, mean word length ≥ {rules.min_mean_word_length:.1f}"
     )
+
+
+_JUNK_ORDER = [f"junk: {kind}" for kind in (*JUNK_KINDS, NEAR_COPY)]
+
+
+def _group_order(group: str) -> tuple[int, str]:
+    """Real groups first (by name), then junk in `JUNK_KINDS` order."""
+    if group in _JUNK_ORDER:
+        return 1, f"{_JUNK_ORDER.index(group):02d}"
+    return 0, group
 
 
 def outcome_figure(outcome: FilterOutcome, rules: QualityRules) -> go.Figure:
@@ -44,7 +60,7 @@ def outcome_figure(outcome: FilterOutcome, rules: QualityRules) -> go.Figure:
       The figure: trace 0 kept, trace 1 removed by the quality rules, trace 2 by the
       repetition rules.
     """
-    groups = list(outcome.kept_bytes)[::-1]  # first group on top
+    groups = sorted(outcome.kept_bytes, key=_group_order)[::-1]  # real text on top
     why = [
         ", ".join(f"{r} {n}" for r, n in outcome.group_rules[g].most_common(3)) or "—"
         for g in groups
@@ -67,7 +83,13 @@ def outcome_figure(outcome: FilterOutcome, rules: QualityRules) -> go.Figure:
         xaxis={"title": "UTF-8 bytes"},
         height=160 + 28 * len(groups),
         margin={"l": 200, "r": 20, "t": 90, "b": 50},
-        legend={"orientation": "h", "y": 1.0, "x": 0.0, "yanchor": "bottom"},
+        legend={
+            "orientation": "h",
+            "y": 1.0,
+            "x": 0.0,
+            "yanchor": "bottom",
+            "traceorder": "normal",
+        },
     )
 
 
@@ -82,12 +104,25 @@ def outcome_readout(outcome: FilterOutcome) -> str:
     """
     n_kept = sum(outcome.kept)
     share = outcome.bytes_kept / outcome.bytes_in if outcome.bytes_in else 0.0
-    rules = ", ".join(f"{rule} {n}" for rule, n in outcome.rule_counts.most_common()) or "none"
+    quality = collections.Counter(rule for failed in outcome.failures for rule in failed)
+    repetition = collections.Counter(
+        rule
+        for q, r in zip(outcome.failures, outcome.repetition, strict=True)
+        if not q
+        for rule in r
+    )
+    n_quality = sum(map(bool, outcome.failures))
+    n_repetition = len(outcome.failures) - n_kept - n_quality
+
+    def top(counts: collections.Counter) -> str:
+        return html.escape(", ".join(f"{rule} {n}" for rule, n in counts.most_common(3)) or "—")
+
     return (
         f"Kept <b>{n_kept} of {len(outcome.failures)} documents</b>, "
         f"{format_bytes(outcome.bytes_kept)} of {format_bytes(outcome.bytes_in)} "
-        f"(<b>{share:.1%}</b> of the bytes). Documents removed by each rule (quality first, "
-        f"then repetition): {html.escape(rules)}."
+        f"(<b>{share:.1%}</b> of the bytes). The quality rules removed {n_quality} "
+        f"(most failed: {top(quality)}); the repetition rules then removed {n_repetition} "
+        f"(most failed: {top(repetition)})."
     )
 
 
