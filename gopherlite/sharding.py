@@ -185,7 +185,7 @@ class Layout:
     """Where parameters and optimizer state live on the mesh (activations: `ACTIVATION_RULES`).
 
     Attributes:
-      name: Short name (``dp``, ``zero``, ``fsdp``, ``tensor``, ``2d``).
+      name: Short name (``dp``, ``zero``, ``fsdp``, ``tensor``, ``gopher``, ``2d``).
       description: One line for learners.
       params: Logical axis name → mesh axes for model parameters (missing: replicated).
       optimizer: The same for optimizer state (Adam moments, master copies).
@@ -233,6 +233,14 @@ LAYOUTS: dict[str, Layout] = {
             _TENSOR,
             _TENSOR,
             "all-reduce activations after attention and MLP outputs",
+        ),
+        Layout(
+            "gopher",
+            "Gopher's split (G Sec. 3.3): Megatron intra-layer model parallelism over tensor, "
+            "ZeRO-partitioned optimizer state over the data axes",
+            _TENSOR,
+            {"embed": BATCH_AXES, **_TENSOR},
+            "tensor's activation all-reduces; reduce-scatter grads, all-gather params over data",
         ),
         Layout(
             "2d",

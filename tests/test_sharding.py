@@ -72,6 +72,11 @@ def test_mesh_that_does_not_fit_the_devices_is_explained(degrees, message):
         ("zero", PartitionSpec(None, None, None), PartitionSpec(("data", "fsdp"), None, None)),
         ("fsdp", PartitionSpec("fsdp", None, None), PartitionSpec("fsdp", None, None)),
         ("tensor", PartitionSpec(None, "tensor", None), PartitionSpec(None, "tensor", None)),
+        (
+            "gopher",
+            PartitionSpec(None, "tensor", None),
+            PartitionSpec(("data", "fsdp"), "tensor", None),
+        ),
         ("2d", PartitionSpec("fsdp", "tensor", None), PartitionSpec("fsdp", "tensor", None)),
     ],
 )
@@ -122,7 +127,7 @@ def test_dimension_not_divisible_by_its_mesh_axis_names_both():
 
 
 def test_unknown_layout_lists_the_choices():
-    with pytest.raises(ValueError, match="choose one of: dp, zero, fsdp, tensor, 2d"):
+    with pytest.raises(ValueError, match="choose one of: dp, zero, fsdp, tensor, gopher, 2d"):
         get_layout("pipeline")
 
 
