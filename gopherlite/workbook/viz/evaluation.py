@@ -123,12 +123,13 @@ def _family_figure(results: list[Reported], family: str) -> go.Figure:
             traces.append(go.Bar(x=tasks, y=values, name=label, marker={"color": color}))
     return style(
         go.Figure(traces),
-        title=f"Reported accuracy, {family} (the papers' numbers, not measured here)",
-        yaxis={"title": "accuracy %", "range": [0, 100]},
+        title=f"Reported accuracy: {family}",
+        yaxis={"title": "accuracy % (reported)", "range": [0, 100]},
         barmode="group",
-        height=440,
-        legend={"orientation": "h", "y": -0.35},
-        margin={"b": 150},
+        height=500,
+        showlegend=True,
+        legend={"orientation": "h", "y": -0.5},
+        margin={"b": 190},
     )
 
 
@@ -179,7 +180,8 @@ class TaskFamilyExplorer(Explorer):
                   + ("" if r.chinchilla is None else f" (Chinchilla {r.chinchilla})")
                   for r in results_in(family) if r.metric != "accuracy %"]  # fmt: skip
         extra = f" Also: {'; '.join(others)}." if others else ""
-        return f"<b>{family}</b>: {count}.{extra} Source: C Sec. 4.2 and App. H."
+        return (f"<b>{family}</b>: {count}.{extra} The papers' numbers, not measured here "
+                "(C Sec. 4.2 and App. H).")  # fmt: skip
 
     def update(self) -> None:
         """Redraw the bars, title and readout for the chosen family."""
