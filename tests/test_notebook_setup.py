@@ -17,6 +17,7 @@ from gopherlite.workbook import notebook
 def _run(code, **env_changes):
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "GOPHERLITE_SMOKE")}
     env |= {"JAX_PLATFORMS": "cpu"} | env_changes
+    env = {k: v for k, v in env.items() if v is not None}  # None: leave the variable unset
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
@@ -129,3 +130,28 @@ def test_setup_run_twice_does_not_warn():
 def test_setup_rejects_zero_devices():
     with pytest.raises(ValueError, match="at least 1"):
         notebook.setup(0)
+
+
+def test_on_a_simulated_tpu_runtime_the_cpu_devices_are_still_there():
+    """Colab's one-chip TPU runtime, simulated: TPU_NAME set, no JAX_PLATFORMS, a CPU machine."""
+    code = (
+        "import os; from gopherlite.workbook import notebook; notebook.setup(8); import jax; "
+        "print('cpu', len(jax.devices('cpu'))); print('platforms', os.environ.get('JAX_PLATFORMS'))"
+    )
+    out = _run(code, TPU_NAME="colab-v5e-1", JAX_PLATFORMS=None).stdout
+    assert "TPU found, using it" in out
+    assert "cpu 8" in out and "platforms None" in out  # the chip would stay JAX's default
+
+
+def test_the_sharding_chapter_meshes_cpu_devices_when_an_accelerator_is_found():
+    code = (
+        "import os; from gopherlite.workbook import notebook; notebook.setup(8, cpu_mesh=True); "
+        "import jax; from gopherlite.sharding import make_mesh; mesh = make_mesh(2, 2, 2); "
+        "print('mesh', mesh.devices.size, {d.platform for d in mesh.devices.flat}); "
+        "print('platforms', os.environ['JAX_PLATFORMS'])"
+    )
+    out = _run(code, TPU_NAME="colab-v5e-1", JAX_PLATFORMS=None).stdout
+    assert "TPU found, but this chapter meshes 8 simulated CPU devices" in out
+    assert "mesh 8 {'cpu'}" in out and "platforms cpu" in out
+    without = _run(code, JAX_PLATFORMS="cpu").stdout  # no accelerator: the same 8 devices
+    assert "no accelerator found, 8 simulated CPU device(s)" in without

@@ -6,9 +6,10 @@ A chapter's second cell is::
 
     notebook.setup()
 
-With no accelerator, :func:`setup` asks XLA for several simulated CPU devices *before* JAX
-starts its backend (``XLA_FLAGS=--xla_force_host_platform_device_count=8``), so sharding code
-runs unchanged on a laptop (the trick of the uvadlc notebooks). Accelerators are detected from
+:func:`setup` asks XLA for several simulated CPU devices *before* JAX starts its backend
+(``XLA_FLAGS=--xla_force_host_platform_device_count=8``), so sharding code runs unchanged on a
+laptop (the trick of the uvadlc notebooks), and on a one-chip Colab runtime the sharding
+chapter can still mesh 8 CPU devices (``setup(cpu_mesh=True)``). Accelerators are detected from
 device files and tools, without importing JAX, because importing JAX is what would fix the
 device count. The module itself never imports JAX at import time.
 
@@ -84,37 +85,47 @@ def with_device_count(xla_flags: str, count: int) -> str:
     return " ".join([*others, f"{_DEVICE_COUNT_FLAG}={count}"])
 
 
-def setup(fake_cpu_devices: int = 8) -> None:
+def setup(fake_cpu_devices: int = 8, *, cpu_mesh: bool = False) -> None:
     """Prepare devices for a chapter and print a device table.
 
-    If no accelerator is found (see :func:`detect_accelerator`) and JAX has not been imported
-    yet, ``fake_cpu_devices`` CPU devices are simulated through ``XLA_FLAGS``. If JAX was
-    already imported with a different device count, the flag can no longer take effect: a
-    warning says to restart the kernel and run the set-up cells first. Then JAX is imported and
-    the devices are listed.
+    Unless JAX has already been imported, ``fake_cpu_devices`` CPU devices are simulated
+    through ``XLA_FLAGS`` whether or not an accelerator is found: the flag touches only the
+    host's CPU platform, so on a one-chip Colab TPU or GPU runtime the chip stays JAX's default
+    and ``jax.devices("cpu")`` still holds the simulated devices. A sharding chapter passes
+    ``cpu_mesh=True``: with an accelerator it then runs on the CPU devices alone
+    (``JAX_PLATFORMS=cpu``), because one chip leaves a mesh nothing to split. If JAX was already
+    imported with a different device count, the flag can no longer take effect: a warning says
+    to restart the kernel and run the set-up cells first. Then JAX is imported and the devices
+    are listed.
 
     Args:
-      fake_cpu_devices: CPU devices to simulate when there is no accelerator.
+      fake_cpu_devices: CPU devices to simulate.
+      cpu_mesh: Run on the simulated CPU devices even when an accelerator is present (for
+        chapters that demonstrate meshes; on a machine with 8 or more chips, leave it False to
+        mesh the chips themselves).
     """
     if fake_cpu_devices < 1:
         raise ValueError(f"fake_cpu_devices must be at least 1, got {fake_cpu_devices}.")
     accelerator = detect_accelerator()
     jax_was_imported = "jax" in sys.modules
-    if accelerator is None and not jax_was_imported:
+    on_cpu = accelerator is None or cpu_mesh
+    if not jax_was_imported:
         os.environ["XLA_FLAGS"] = with_device_count(
             os.environ.get("XLA_FLAGS", ""), fake_cpu_devices
         )
+        if accelerator is not None and cpu_mesh:
+            os.environ["JAX_PLATFORMS"] = "cpu"
 
     import jax  # imported here, after XLA_FLAGS is set
 
-    if accelerator is None and jax_was_imported and jax.device_count() != fake_cpu_devices:
+    if on_cpu and jax_was_imported and jax.device_count() != fake_cpu_devices:
         warnings.warn(
             f"JAX was imported before notebook.setup(), so the {fake_cpu_devices} simulated CPU "
             f"devices could not be created (JAX sees {jax.device_count()}). Restart the kernel "
             f"(Kernel > Restart) and run the set-up cells before anything else.",
             stacklevel=2,
         )
-    print(_describe(accelerator, jax.device_count()))
+    print(_describe(accelerator, jax.device_count(), cpu_mesh and accelerator is not None))
     print(device_table())
 
 
@@ -143,9 +154,15 @@ def device_table() -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _describe(accelerator: str | None, device_count: int) -> str:
+def _describe(accelerator: str | None, device_count: int, meshing_cpus: bool = False) -> str:
     """One line on what :func:`setup` found and whether smoke mode is on."""
     mode = "smoke mode (GOPHERLITE_SMOKE=1): small, fast runs" if SMOKE else "full mode"
+    if meshing_cpus:
+        return (
+            f"gopherlite: {accelerator.upper()} found, but this chapter meshes {device_count} "
+            f"simulated CPU devices: a one-chip runtime leaves a mesh nothing to split, and the "
+            f"layouts work the same on CPU devices; {mode}."
+        )
     if accelerator is not None:
         return f"gopherlite: {accelerator.upper()} found, using it; {mode}."
     return f"gopherlite: no accelerator found, {device_count} simulated CPU device(s); {mode}."
