@@ -1,5 +1,9 @@
-"""Chapter 02 quiz: SentencePiece, vocabulary size, byte fallback, normalisation, and what a
-token id means to the model."""
+"""Chapter 02 quiz: BPE merges, byte fallback and character coverage, the vocabulary-size
+trade-off, what the vocabulary costs at each model size, normalisation (NFKC and whitespace)
+and exact round trips, and what a token id means to the model.
+
+Every item follows the project's sample question: a scenario, five options, exactly one correct,
+a reason for each, and the right option not given away by its length."""
 
 from gopherlite.workbook.quiz import Option, Question, Quiz
 
@@ -7,190 +11,314 @@ QUIZ = Quiz(
     "Check your understanding: tokenization",
     [
         Question(
-            "Gopher's SentencePiece tokenizer has byte fallback. What does it buy?",
+            "A user of your chatbot types a message with an emoji and a Chinese name. Your "
+            "tokenizer was trained only on English docstrings and has byte fallback, like "
+            "Gopher's. What happens to those characters?",
             [
                 Option(
-                    "Shorter sequences for rare characters.",
+                    "They become `<unk>`, and the model cannot repeat them back.",
                     False,
-                    "The opposite: a character that needs byte fallback costs 1 to 4 tokens, "
-                    "one per UTF-8 byte.",
+                    "That is what a tokenizer without byte fallback does. With it, no "
+                    "character is ever mapped to `<unk>`.",
                 ),
                 Option(
-                    "It turns the tokenizer into a pure byte-level model.",
+                    "The tokenizer adds new pieces for them the first time they are seen.",
                     False,
-                    "Common text is still covered by learned pieces; bytes appear only for "
-                    "characters outside the vocabulary.",
+                    "The vocabulary is fixed when the tokenizer is trained; encoding never "
+                    "changes it, or ids would stop matching the model's embedding rows.",
                 ),
                 Option(
-                    "Every string can be encoded and decoded: a character outside the "
-                    "vocabulary becomes its UTF-8 bytes, so there is no `<unk>`.",
+                    "Each is spelled as its UTF-8 bytes, 1 to 4 byte pieces per character.",
                     True,
-                    "An open vocabulary: the model can read and write any text (emoji, rare "
-                    "scripts, binary-looking data) with only 256 reserved byte pieces.",
+                    "256 byte pieces are reserved, so any string can be encoded and decoded "
+                    "exactly; the price is length, e.g. four tokens for one emoji.",
                 ),
                 Option(
-                    "It makes text normalisation unnecessary.",
+                    "They are normalised to the nearest ASCII letters before tokenizing.",
                     False,
-                    "The two are independent: normalisation changes text before tokenizing; "
-                    "byte fallback handles characters the vocabulary lacks.",
+                    "No normalisation rule turns Chinese characters or emoji into ASCII; "
+                    "NFKC only maps compatibility forms such as `ﬁ` or `①`.",
+                ),
+                Option(
+                    "They are encoded as one shared piece per script, so all Chinese "
+                    "characters get the same id and the name is lost on decoding.",
+                    False,
+                    "SentencePiece has no per-script pieces; characters outside the vocabulary "
+                    "are spelled byte by byte, which decodes back to the exact characters.",
                 ),
             ],
         ),
         Question(
-            "On our corpus, going from a 4,096-piece to a 32,000-piece vocabulary raises "
-            "held-out bytes per token from about 3.3 to about 4.0. Which trade-off comes "
-            "with it?",
+            "gopherlite trains its tokenizer with `character_coverage=0.9995` rather than 1.0. "
+            "A reviewer asks why you would deliberately leave any character out of the "
+            "vocabulary. What is the best answer?",
             [
                 Option(
-                    "Each context window holds more text, but the embedding and output layer "
-                    "grow and rare pieces see fewer training examples.",
+                    "So the rarest characters fall back to bytes, and the byte pieces appear "
+                    "in training.",
                     True,
-                    "vocab × d_model parameters and 2 · d_model · vocab FLOPs per token for the "
-                    "logits; at Gopher's sizes that is small next to the blocks, which is one "
-                    "reason 32k is a sensible choice there.",
+                    "With full coverage every training character gets a piece and the 256 "
+                    "byte pieces are never used, so the model would meet them first in "
+                    "deployment with untrained embeddings (SentencePiece's release notes "
+                    "advise coverage below 1.0 with byte fallback).",
                 ),
                 Option(
-                    "The attention layers get more parameters.",
+                    "Full coverage makes SentencePiece run out of memory on our corpus.",
                     False,
-                    "Attention's projections depend on d_model, n_heads and d_head only.",
+                    "A few megabytes of docstrings are small for SentencePiece; the setting "
+                    "is about which pieces the model learns, not about resources.",
                 ),
                 Option(
-                    "Loss per token must go down, so the model is better.",
+                    "It removes rare characters from the training text as noise.",
                     False,
-                    "Per-token loss is not comparable across vocabularies: longer tokens are "
-                    "harder to predict. Compare bits per byte instead.",
+                    "Coverage decides which characters get pieces, not which text is kept; "
+                    "uncovered characters stay in the text, spelled as bytes.",
                 ),
                 Option(
-                    "Training the tokenizer gets about eight times slower.",
+                    "It is required for NFKC normalisation, which only works on covered "
+                    "characters and would otherwise fail on rare symbols.",
                     False,
-                    "Measure it: in this chapter's sweep, training time grows far more slowly "
-                    "than the vocabulary; reading and counting the text takes much of it.",
+                    "Normalisation runs before segmentation on any character, and gopherlite "
+                    "uses the identity rule anyway.",
+                ),
+                Option(
+                    "It makes tokens longer, which raises bytes per token.",
+                    False,
+                    "Leaving a few rare characters to byte fallback makes those spots longer "
+                    "in tokens, not shorter; the effect on compression is tiny either way.",
                 ),
             ],
         ),
         Question(
-            "Chinchilla's tokenizer dropped the NFKC normalisation that Gopher's used, which "
-            "helped with maths and chemistry (Chinchilla Sec. 4.1). What does NFKC do that "
-            "could hurt there?",
+            "You print the first learned pieces of a BPE tokenizer trained on the docstrings "
+            "(the ids after the special and byte pieces) and see short pieces such as `▁t`, "
+            "`he`, `▁a`, `in`. Why do these come first?",
             [
                 Option(
-                    "It lowercases everything.",
+                    "SentencePiece sorts pieces alphabetically after training.",
                     False,
-                    "That is case folding, a separate option (`nfkc_cf`, `nmt_nfkc_cf`).",
+                    "The pieces are not in alphabetical order; their order is the order in "
+                    "which the merges were learned.",
                 ),
                 Option(
-                    "It strips accents, so `é` becomes `e`.",
+                    "Short pieces are reserved for English letters by the tokenizer's settings.",
                     False,
-                    "NFKC composes characters: `e` followed by a combining accent becomes one "
-                    "`é`; it does not remove the accent.",
+                    "No setting reserves them: they are learned from the corpus, and a "
+                    "corpus of another language would give other first merges.",
                 ),
                 Option(
-                    "It splits every number into single digits.",
-                    False,
-                    "Digit splitting is a tokenizer option (SentencePiece's "
-                    "`split_digits`), not part of Unicode normalisation.",
-                ),
-                Option(
-                    "It maps compatibility characters to plain ones: `x²` becomes `x2`, `①` "
-                    "becomes `1`.",
+                    "BPE merges the most frequent adjacent pair first, and these pairs are the "
+                    "most common in the text.",
                     True,
-                    "Superscripts, subscripts and other symbols collapse into ordinary "
-                    "characters, so the model cannot tell x² from x2, and decoding no longer "
-                    "gives the original text back.",
+                    "Starting from characters, each step joins the pair that occurs most "
+                    "often; frequent pairs of letters (and a space with a letter) win early, "
+                    "longer pieces are built from them later.",
+                ),
+                Option(
+                    "The model needs them first so it learns short pieces before long ones.",
+                    False,
+                    "Piece order is fixed before the model exists; the model sees all pieces "
+                    "from the first step, in whatever order the text brings them.",
+                ),
+                Option(
+                    "They are the pieces with the lowest unigram probability.",
+                    False,
+                    "The opposite: BPE picks the most frequent pair at each step, so the first "
+                    "merges are among the most common pieces.",
                 ),
             ],
         ),
         Question(
-            "Why do Gopher and gopherlite compare models in bits per byte rather than "
-            "perplexity per token?",
+            "The vocabulary sweep shows held-out bytes per token rising from about 3.3 at "
+            "4,096 pieces to about 4.0 at 32,000. A teammate proposes 128,000 pieces 'for even "
+            "better compression'. What does the measurement suggest?",
             [
                 Option(
-                    "Because the model predicts bytes, not tokens.",
+                    "Compression will keep rising linearly, so 128k is clearly better.",
                     False,
-                    "The model predicts tokens; bytes are only the unit of normalisation.",
+                    "The curve flattens: each doubling of the vocabulary buys less than the "
+                    "one before, so 32k to 128k gains less than 4k to 32k did.",
                 ),
                 Option(
-                    "Per-token numbers depend on the tokenizer; bits per byte divides by the "
-                    "text's length in bytes, which every tokenizer agrees on.",
+                    "Gains shrink with each doubling, while every piece costs an embedding row "
+                    "and rare pieces see little data.",
                     True,
-                    "bits per byte = loss per token / ln 2 / bytes per token. Two models with "
-                    "different vocabularies, or a model and a compressor, can then be compared "
-                    "on the same text.",
+                    "Each piece adds d_model parameters and output-layer FLOPs, and the "
+                    "rarest pieces occur too seldom to train their rows well: diminishing "
+                    "returns against a cost that grows with the vocabulary.",
                 ),
                 Option(
-                    "Perplexity cannot be computed for a SentencePiece model.",
+                    "Compression will fall, because long pieces are harder to match.",
                     False,
-                    "Perplexity is exp(loss per token) for any tokenizer; it is just not "
-                    "comparable across tokenizers.",
+                    "A BPE vocabulary only adds pieces on top of the old ones, and the "
+                    "segmenter can always use them; bytes per token does not fall.",
                 ),
                 Option(
-                    "Bits per byte is always the smaller number, so results look better.",
+                    "The vocabulary size changes the attention layers, which is the real cost.",
                     False,
-                    "Units are chosen for comparability, not for flattering numbers.",
+                    "Attention's projections depend on d_model, heads and head size; the "
+                    "vocabulary only shapes the embedding and output layer.",
+                ),
+                Option(
+                    "It makes no difference either way, because SentencePiece caps every "
+                    "vocabulary at 32,000 pieces internally, whatever size is requested.",
+                    False,
+                    "There is no such cap; SentencePiece trains the size it is asked for, "
+                    "as the sweep's 512 to 32,000 pieces show.",
                 ),
             ],
         ),
         Question(
-            "Token ids enter the model through an embedding lookup. What does the id's numeric "
-            "value tell the model?",
+            "A 32,000-piece embedding is 38% of the 44M model's parameters but 0.2% of "
+            "Gopher 280B's. You must pick a vocabulary for gopherlite's tiny model, a few "
+            "layers of width 128. Which choice follows from the chapter?",
             [
                 Option(
-                    "Neighbouring ids have similar meanings, because BPE adds merges in "
-                    "frequency order.",
+                    "32,000, to match Gopher, since the share does not depend on model size.",
                     False,
-                    "Merge order says how frequent a pair was, not what it means; the model "
-                    "never sees the number itself.",
+                    "The share is vocab × d_model over the total, and the blocks grow like "
+                    "d_model², so it depends strongly on size.",
                 ),
                 Option(
-                    "The model reads the id as a number scaled to [0, 1].",
+                    "As large as possible, since embedding rows cost no FLOPs.",
                     False,
-                    "Feeding ids as numbers would impose a meaningless order; that is why "
-                    "models use a lookup table (equivalently, a one-hot vector times a matrix).",
+                    "The lookup is cheap, but the output layer costs 2 · d_model · vocab "
+                    "FLOPs per token, and the rows are parameters to train.",
                 ),
                 Option(
-                    "Nothing: the id only selects a row of the table; ids 100 and 101 are no "
-                    "more alike than 100 and 30,000.",
+                    "256 pieces, bytes only, since byte fallback makes learned pieces "
+                    "unnecessary for a model this small.",
+                    False,
+                    "Bytes only would triple or quadruple the sequence length; byte fallback is "
+                    "a safety net for rare characters, not a replacement for pieces.",
+                ),
+                Option(
+                    "A few thousand, so the embedding does not dominate the parameters.",
                     True,
-                    "Similarity lives in the learned vectors. The order of ids only reflects "
-                    "when a piece entered the vocabulary during tokenizer training.",
+                    "At width 128 a 32k table would hold most of the model. gopherlite's tiny "
+                    "models use 4,096 pieces (`data/tokenizer_4k.model`) for this reason.",
                 ),
                 Option(
-                    "Low ids are frequent pieces, so they get larger gradients.",
+                    "Whatever size gives the lowest per-token loss in a quick run.",
+                    False,
+                    "Per-token loss is not comparable across vocabularies: longer pieces are "
+                    "harder to predict, so a smaller vocabulary wins this contest unfairly.",
+                ),
+            ],
+        ),
+        Question(
+            "You tokenize Python source with SentencePiece's default rule, `nmt_nfkc`, then "
+            "decode it again. The indentation is gone and line breaks became spaces. What "
+            "would keep the round trip exact?",
+            [
+                Option(
+                    "A larger vocabulary, so that runs of spaces get pieces of their own.",
+                    False,
+                    "Normalisation runs before segmentation; whitespace it has already "
+                    "collapsed never reaches the pieces, however many there are.",
+                ),
+                Option(
+                    "Byte fallback, which encodes the lost whitespace as bytes.",
+                    False,
+                    "Byte fallback spells characters missing from the vocabulary; it cannot "
+                    "bring back characters that normalisation removed.",
+                ),
+                Option(
+                    "The identity rule, keeping whitespace, as gopherlite does.",
+                    True,
+                    "With no normalisation and newlines and tabs as pieces, "
+                    "`decode(encode(x)) == x` for every string, and bits per byte are "
+                    "measured on the original bytes.",
+                ),
+                Option(
+                    "NFKC without the `nmt` prefix, which keeps all whitespace but still maps "
+                    "`x²` to `x2` and `①` to `1`.",
+                    False,
+                    "Plain NFKC does not collapse whitespace, but it still changes the text "
+                    "(superscripts, circled digits, ligatures), so the round trip is not exact.",
+                ),
+                Option(
+                    "Decoding with `nmt_nfkc` too, which undoes the normalisation.",
+                    False,
+                    "Normalisation is many-to-one: once two spaces became one, nothing in the "
+                    "output says there were two.",
+                ),
+            ],
+        ),
+        Question(
+            "Chinchilla's tokenizer dropped the NFKC step that Gopher's used, which helped "
+            "with maths and chemistry (Chinchilla Sec. 4.1). Which effect of NFKC explains "
+            "why it could hurt there?",
+            [
+                Option(
+                    "It lowercases the text, so element symbols like `Co` and `CO` merge.",
+                    False,
+                    "Lowercasing is case folding, a separate rule (`nfkc_cf`); NFKC keeps case.",
+                ),
+                Option(
+                    "It maps compatibility forms to plain ones, so `x²` becomes `x2`.",
+                    True,
+                    "Superscripts, subscripts and similar symbols collapse into ordinary "
+                    "characters, so the model cannot tell x² from x2 or H₂O's subscript from "
+                    "a digit.",
+                ),
+                Option(
+                    "It strips accents, so `é` becomes `e` in chemical names.",
+                    False,
+                    "NFKC composes a letter and a combining accent into one character; it "
+                    "does not remove the accent.",
+                ),
+                Option(
+                    "It splits every number into single digits, so long constants become many "
+                    "tokens and use up the context.",
+                    False,
+                    "Digit splitting is a tokenizer option (`split_digits`), not part of "
+                    "Unicode normalisation.",
+                ),
+                Option(
+                    "It turns every symbol it does not know into a byte piece.",
+                    False,
+                    "Byte pieces come from byte fallback during segmentation, after "
+                    "normalisation and independent of it.",
+                ),
+            ],
+        ),
+        Question(
+            "While debugging, you notice that the piece with id 1,000 is `▁return` and id "
+            "1,001 is `ation`. A colleague suggests that the model treats neighbouring ids as "
+            "similar. What does an id's number actually tell the model?",
+            [
+                Option(
+                    "Nothing: the id only picks a row of the embedding table.",
+                    True,
+                    "Ids 1,000 and 1,001 are no more alike to the model than 1,000 and 30,000; "
+                    "similarity lives in the learned vectors. The number only records when "
+                    "the piece entered the vocabulary.",
+                ),
+                Option(
+                    "Neighbouring ids have related meanings, as merges come in order.",
+                    False,
+                    "Merge order reflects frequency, not meaning, and the model never sees the "
+                    "number itself, only the row it selects.",
+                ),
+                Option(
+                    "The id is fed in as a number scaled to [0, 1] alongside the embedding, so "
+                    "low and high ids are told apart by their size.",
+                    False,
+                    "Models avoid feeding ids as numbers because that imposes a meaningless "
+                    "order; the lookup is equivalent to a one-hot vector times a matrix.",
+                ),
+                Option(
+                    "Low ids are frequent pieces, so their rows get larger gradients.",
                     False,
                     "A row's gradient depends on how often its piece occurs in the batch, not "
                     "on its id.",
                 ),
-            ],
-        ),
-        Question(
-            "The piece `▁bank` gets the same input embedding in 'river bank' and 'bank loan'. "
-            "Where does the model tell the two senses apart?",
-            [
                 Option(
-                    "The tokenizer gives the two senses different ids.",
+                    "The id sets the piece's position in the context window.",
                     False,
-                    "SentencePiece segments strings; it knows nothing about meaning, so the same "
-                    "string gets the same pieces.",
-                ),
-                Option(
-                    "In the Transformer layers: attention mixes in the surrounding tokens, so "
-                    "the hidden vector of `▁bank` differs between the two sentences.",
-                    True,
-                    "The embedding table is context-free; the layers turn it into a "
-                    "context-dependent representation, one position at a time but all "
-                    "positions in parallel.",
-                ),
-                Option(
-                    "The position encoding separates them.",
-                    False,
-                    "Positions say where a token is, not what its neighbours are; the same "
-                    "sense can occur at any position.",
-                ),
-                Option(
-                    "It cannot: one id means one vector and one sense.",
-                    False,
-                    "That limitation applies to static word vectors such as word2vec, not to "
-                    "the contextual hidden states of a Transformer.",
+                    "Position comes from where the token sits in the sequence (relative "
+                    "attention in Gopher), not from its id.",
                 ),
             ],
         ),

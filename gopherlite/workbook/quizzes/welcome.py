@@ -1,5 +1,9 @@
-"""Chapter 00 quiz: the Gopher family, where parameters and compute go, and why blocks look
-the way they do."""
+"""Chapter 00 quiz: the Gopher family of Table 1, where its parameters go (blocks against the
+tied embedding), why the counts imply tied embeddings, how the attention-score share of compute
+moves with context and model size, and why its weights and Adam state outgrow one chip.
+
+Every item follows the project's sample question: a scenario, five options, exactly one correct,
+a reason for each, and the right option not given away by its length."""
 
 from gopherlite.workbook.quiz import Option, Question, Quiz
 
@@ -7,198 +11,238 @@ QUIZ = Quiz(
     "Check your understanding: the Gopher family",
     [
         Question(
-            "In the 44M model the tied token embedding (32,000 × 512) holds about 38% of all "
-            "parameters; in Gopher 280B (32,000 × 16,384) it holds about 0.2%. Why does its "
-            "share shrink so much?",
+            "You are sizing a model in the architecture explorer. Starting from Gopher 1.4B "
+            "(24 layers, d_model 2,048), you try two edits: doubling the layers to 48, or "
+            "doubling d_model to 4,096 (with twice the heads). Roughly what happens to the "
+            "parameters in the blocks?",
             [
                 Option(
-                    "Gopher 280B uses a smaller vocabulary.",
+                    "Both edits double the block parameters, since each doubles one dimension.",
                     False,
-                    "Every Gopher model uses the same 32,000-piece SentencePiece vocabulary "
-                    "(Gopher Sec. 3.1).",
+                    "Depth enters linearly but width enters squared: every projection and "
+                    "feed-forward matrix is d_model by a multiple of d_model.",
                 ),
                 Option(
-                    "The embedding grows with `d_model`, the blocks with `n_layers × d_model²`.",
+                    "Doubling layers about doubles them; doubling d_model about quadruples them.",
                     True,
-                    "Each block holds about 12 · d_model² weights (4 · d_model² for q, k, v, o "
-                    "and 8 · d_model² for the 4× feed-forward), and there are n_layers of them. "
-                    "The embedding is only vocab × d_model, so depth and width squared win as "
-                    "models grow.",
+                    "A block holds about 13 · d_model² weights (q, k, v, o, W_kR and the 4× "
+                    "feed-forward), and there are n_layers blocks, so the block total grows "
+                    "like n_layers · d_model².",
                 ),
                 Option(
-                    "Gopher 280B does not tie its input and output embeddings.",
+                    "Doubling d_model doubles them; doubling layers leaves them nearly flat.",
                     False,
-                    "Untying would add a second vocab × d_model matrix, raising the share, not "
-                    "lowering it; and Table 1's counts only match with tied embeddings.",
+                    "Each extra layer adds a full block of about 13 · d_model² weights, so "
+                    "depth is far from free; and width enters squared, not linearly.",
                 ),
                 Option(
-                    "At 280B the embedding is sharded across devices, so it counts less.",
+                    "Both edits quadruple them, because heads and layers are coupled.",
                     False,
-                    "Sharding changes where parameters live, not how many there are.",
+                    "Heads only cut the projection width into groups; layers are independent "
+                    "copies of the block, so one more layer adds one more block and no more.",
+                ),
+                Option(
+                    "Neither changes much, because the 32,000-row embedding table holds most "
+                    "of a model's parameters at this size.",
+                    False,
+                    "At 1.4B the embedding (32,000 × 2,048 ≈ 66M) is under 5% of the total; "
+                    "the blocks hold nearly everything.",
                 ),
             ],
         ),
         Question(
-            "A common estimate for training compute is 6 × parameters FLOPs per token. Where "
-            "does the 6 come from?",
+            "A colleague reproduces Table 1 by counting parameters from the shapes and gets "
+            "60.0M for the smallest model and 141.2M for the next, against the paper's 44M "
+            "and 117M. The layer shapes are right. What is the most likely difference?",
             [
                 Option(
-                    "A block has six weight matrices (q, k, v, o, up, down).",
+                    "They forgot the relative-position projection W_kR in every layer.",
                     False,
-                    "A coincidence of counting: the rule holds per parameter whatever the "
-                    "number of matrices, and a relative-attention block has a seventh (W_kR).",
+                    "Leaving a matrix out would make the count smaller than the paper's, not "
+                    "larger; W_kR is part of the count that matches Table 1.",
                 ),
                 Option(
-                    "Adam reads and writes every parameter six times per token.",
-                    False,
-                    "The optimizer update runs once per step, not per token; spread over a "
-                    "batch of 250,000+ tokens it is negligible.",
-                ),
-                Option(
-                    "2 FLOPs per parameter in the forward pass, about twice that in the "
-                    "backward pass.",
+                    "They counted a separate output matrix; only tied embeddings match.",
                     True,
-                    "Each weight takes part in one multiply-add (2 FLOPs) per token going "
-                    "forward; going backward needs gradients with respect to both the "
-                    "activations and the weights, about 4 FLOPs more. Attention scores add a "
-                    "term that grows with context length, which is why our count is a little "
-                    "above 6N.",
+                    "A second 32,000 × d_model matrix adds 16.4M at d_model 512 and 24.6M at "
+                    "768, exactly the gap. The paper does not say it ties its embeddings; the "
+                    "workbook infers it from this match, and says so.",
                 ),
                 Option(
-                    "Attention costs six times as much as the feed-forward layers.",
+                    "They used a 4× feed-forward, while Gopher's feed-forward is 2× wide.",
                     False,
-                    "At a 2,048 context the feed-forward layers take the largest share in every "
-                    "model from 417M up; the attention scores matter most in the small models "
-                    "(see the FLOP-share explorer).",
+                    "Gopher's feed-forward is 4 × d_model in every model (Table 1 caption), so "
+                    "the 4× width is right.",
+                ),
+                Option(
+                    "They added learned absolute position tables, which Gopher does not have "
+                    "because its attention is relative.",
+                    False,
+                    "A 2,048 × 512 table is about 1M parameters, far short of the 16M gap; "
+                    "the gap is exactly one vocabulary-sized matrix.",
+                ),
+                Option(
+                    "Table 1 rounds counts down to the nearest familiar model size.",
+                    False,
+                    "The paper's labels round the real counts (43.6M to 44M, 116.6M to 117M); "
+                    "they do not hide a 16M or 24M difference.",
                 ),
             ],
         ),
         Question(
-            "Why does a Transformer split its attention into many heads (Gopher 280B: 128 heads "
-            "of size 128) instead of one head of width 16,384?",
+            "In the context explorer you move the context from 512 to 8,192 tokens for the "
+            "44M model. The parameter count does not move at all, while the training FLOPs "
+            "per token rise. Why?",
             [
                 Option(
-                    "Each head has its own softmax, so different heads can attend to different "
-                    "positions at once, for the same parameters and FLOPs.",
+                    "Relative attention has no position table, and only the score terms grow "
+                    "with the context.",
                     True,
-                    "One head produces a single weighted average per query. With 128 heads, one "
-                    "can follow the previous token while another finds a matching bracket or "
-                    "name; the projections still total d_model × n_heads × d_head each.",
+                    "Positions enter through fixed sinusoids of the distance, so nothing in "
+                    "the weights depends on the context. Each token's query is compared with "
+                    "every earlier key, so the score and value products grow linearly with it.",
                 ),
                 Option(
-                    "Many small heads have far fewer parameters than one big head.",
+                    "The explorer caps the count at the training context of 2,048 tokens.",
                     False,
-                    "The q, k, v, o projections have d_model × (n_heads · d_head) weights each, "
-                    "however that width is split.",
+                    "No cap is involved: the count is the same at any context, because no "
+                    "weight's shape depends on the context length.",
                 ),
                 Option(
-                    "Each head reads a different part of the sequence, so attention costs less.",
+                    "The feed-forward layers process more tokens, so they cost more per token.",
                     False,
-                    "Heads split the feature dimension, not the sequence: every head scores "
-                    "every allowed position.",
+                    "The feed-forward acts on each position alone: its cost per token is the "
+                    "same at any context; only its total grows with the number of tokens.",
                 ),
                 Option(
-                    "Some heads may look at future tokens, which helps prediction.",
+                    "Longer contexts need more heads, which add FLOPs but share weights.",
                     False,
-                    "The causal mask applies to every head; no head may see the tokens it must "
-                    "predict.",
+                    "The number of heads is a fixed shape of the model; the context slider "
+                    "does not touch it.",
+                ),
+                Option(
+                    "Parameters grow too, but by less than the explorer's rounding shows, "
+                    "since a position table is tiny next to the blocks.",
+                    False,
+                    "A learned table would add context × d_model parameters, 4M at 8,192 × "
+                    "512, which the count would show; Gopher's relative scheme has none.",
                 ),
             ],
         ),
         Question(
-            "Gopher is pre-norm: a block computes `x + attn(norm(x))`, then "
-            "`x + ffn(norm(x))`, and one final norm follows the last block. Why is the "
-            "residual path `x` itself never normalised?",
+            "At Gopher's 2,048-token context the FLOP-share explorer shows the attention "
+            "scores taking a large share of the 44M model's compute, but a small share of "
+            "280B's. What explains the difference?",
             [
                 Option(
-                    "RMSNorm has no bias, so it cannot be applied to the residual stream.",
+                    "The 280B model uses sparse attention, so its scores cost less.",
                     False,
-                    "A norm's bias, or lack of one, has nothing to do with where it may be "
-                    "placed; RMSNorm works on any vector.",
+                    "Every Gopher model uses the same dense causal attention over its 2,048 "
+                    "tokens; nothing in the architecture changes with size.",
                 ),
                 Option(
-                    "Normalising the residual stream would add too many parameters.",
-                    False,
-                    "A norm has only d_model scales; even 80 more would be a rounding error.",
-                ),
-                Option(
-                    "Because of pre-norm the final norm is unnecessary and is left out.",
-                    False,
-                    "The opposite: the residual stream's scale grows with depth, so pre-norm "
-                    "models need a final norm before the output layer (GPT-2 and Gopher have "
-                    "one).",
-                ),
-                Option(
-                    "The untouched identity path carries signal and gradients straight through "
-                    "all layers, which keeps deep stacks stable.",
+                    "Projections and feed-forward grow like d_model², the scores like "
+                    "d_model × context.",
                     True,
-                    "Only each branch's input is rescaled. The sum of residuals forms a clean "
-                    "highway from the loss to the embeddings; post-norm (GPT-1, BERT) puts a "
-                    "norm on that highway and needs careful learning-rate warm-up at depth.",
+                    "At a fixed context, widening the model multiplies the matrix work by the "
+                    "square of the width but the score work only by the width: 16,384 wide, "
+                    "the scores are a small share, while at 512 they rival the feed-forward.",
+                ),
+                Option(
+                    "Small models have more heads relative to their width, and each head "
+                    "recomputes the scores from scratch, which multiplies their cost.",
+                    False,
+                    "Score cost depends on the total key/value width (heads × head size), "
+                    "which equals d_model in every Table 1 model, not on how it is split.",
+                ),
+                Option(
+                    "The 280B model was trained with a shorter context than the 44M model.",
+                    False,
+                    "All six models were trained on 2,048-token windows (Gopher Sec. 3.2).",
+                ),
+                Option(
+                    "Large models skip the value products, keeping only query·key scores.",
+                    False,
+                    "Every attention layer needs both the scores and the weighted sum of "
+                    "values; no model skips either.",
                 ),
             ],
         ),
         Question(
-            "After the first layer a token's vector depends on the tokens before it (a "
-            "context-dependent embedding). How can training still compute the loss at all "
-            "2,048 positions of a window in one parallel pass?",
+            "The memory table of this chapter lists 10 bytes per parameter for Gopher's "
+            "storage rule: bfloat16 weights plus two float32 Adam moments. For the 280B model "
+            "that is about 2.5 TiB (Gopher Sec. 3.3). What does the rule leave out?",
             [
                 Option(
-                    "It cannot: training must go one position at a time, like an RNN.",
+                    "Nothing: 10 bytes per parameter is everything a training step needs.",
                     False,
-                    "That is exactly the limit Transformers remove. Only generation is "
-                    "sequential, because there the next input is the model's own output.",
+                    "A step also needs the gradients and the activations kept for the backward "
+                    "pass, which are not weights or optimizer state.",
                 ),
                 Option(
-                    "Contextual vectors are computed once per vocabulary entry and cached.",
+                    "The Adam moments, which Gopher kept in bfloat16 to save memory.",
                     False,
-                    "That describes the input embedding table, which is context-free; the "
-                    "contextual vectors depend on the whole prefix and are recomputed.",
+                    "The 10 bytes already are 2 for the bfloat16 weight and 4 + 4 for Adam's "
+                    "two float32 moments; the paper describes single-precision Adam state.",
                 ),
                 Option(
-                    "The whole window is known, and the causal mask lets every position use "
-                    "only earlier tokens, so all predictions come out of one forward pass.",
+                    "The tied embedding, which the rule stores twice.",
+                    False,
+                    "A tied matrix is one set of parameters, counted once, and stored once "
+                    "with its moments like any other weight.",
+                ),
+                Option(
+                    "Gradients and stored activations, which add to the 2.5 TiB.",
                     True,
-                    "Teacher forcing: position t is fed the true tokens up to t, not the "
-                    "model's guesses. Context flows between positions only through attention "
-                    "inside each layer, with no step-by-step recurrence as in an RNN, so each "
-                    "layer processes all positions at once.",
+                    "The table is weights and optimizer state only. Gradients take at least "
+                    "another 2 bytes per parameter, and the activations kept for the backward "
+                    "pass grow with batch and context; chapter 07 adds them up per device.",
                 ),
                 Option(
-                    "Each position is trained in a separate batch element.",
+                    "Its own overhead: the rule counts the state of all 4,096 chips together, "
+                    "which makes the per-chip figure far smaller than it appears.",
                     False,
-                    "One sequence gives 2,048 training targets inside a single batch element; "
-                    "splitting it would repeat the same prefixes thousands of times.",
+                    "2.5 TiB is the size of one copy of the model's weights and Adam state, "
+                    "before it is split over any chips.",
                 ),
             ],
         ),
         Question(
-            "Gopher's bfloat16 weights plus float32 Adam state took 2.5 TiB, and a TPUv3 core "
-            "has 16 GiB (Gopher Sec. 3.3). What follows?",
+            "A TPUv3 core has 16 GiB of memory, and Gopher 280B's weights and Adam state take "
+            "about 2.5 TiB. A manager asks for the fewest cores that could hold it. Which "
+            "answer is sound?",
             [
                 Option(
-                    "Keeping Adam's moments in bfloat16 too would fit it on one core.",
+                    "One core, if its weights are streamed from host memory as needed.",
                     False,
-                    "Even 6 bytes per parameter is 1.5 TiB, about a hundred cores' worth.",
+                    "Every step reads all the weights and updates every Adam moment; moving "
+                    "2.5 TiB over a host link at every step would take far longer than the "
+                    "step itself.",
                 ),
                 Option(
-                    "The state has to be split over at least about 160 cores, before any "
-                    "activations are stored.",
+                    "About 160 cores, as a lower bound before gradients and activations.",
                     True,
-                    "2.5 TiB / 16 GiB ≈ 160. Gopher partitioned the optimizer state (ZeRO) and "
-                    "the model (Megatron-style) and rematerialised activations to fit.",
+                    "2.5 TiB / 16 GiB ≈ 160. That only counts the state; gradients and "
+                    "activations need room too, and Gopher trained on many more chips.",
                 ),
                 Option(
-                    "Rematerialisation solves it on a single core.",
+                    "About 16 cores, since bfloat16 halves the memory of every number.",
                     False,
-                    "Rematerialisation recomputes activations instead of storing them; it does "
-                    "nothing for the weights and optimizer state.",
+                    "The 2.5 TiB already uses bfloat16 weights; the float32 Adam moments are "
+                    "most of it, and 16 × 16 GiB is only a quarter of a TiB.",
                 ),
                 Option(
-                    "It does not matter, because activations dominate memory.",
+                    "About 4,096 cores, because each core must keep a whole copy of the model "
+                    "and the batch is what gets split.",
                     False,
-                    "At this size the weights and Adam state alone exceed one core by a factor "
-                    "of about 160.",
+                    "If each core kept a whole copy, no number of 16 GiB cores would do; "
+                    "Gopher split the state itself (ZeRO and model parallelism).",
+                ),
+                Option(
+                    "About 2 cores, because rematerialisation frees most of the memory.",
+                    False,
+                    "Rematerialisation recomputes activations instead of storing them; it "
+                    "does nothing for the weights and Adam state.",
                 ),
             ],
         ),
