@@ -1,247 +1,285 @@
-"""Chapter 04 quiz: positions in attention, the four Transformer-XL terms, the shift, the clamp,
-heads, and why context-dependent representations still train in parallel."""
+"""Chapter 04 quiz: why a learned table of absolute positions fails past its training length,
+what fixed sinusoids give, Transformer-XL's four score terms and the u/v biases (and how they
+are initialised), the relative-shift trick, and clamped distances.
+
+Every item follows the project's sample question: a scenario, five options, exactly one correct,
+a reason for each, and the right option not given away by its length."""
 
 from gopherlite.workbook.quiz import Option, Question, Quiz
-
-
-def _right_at(index: int, right: Option, *wrong: Option) -> list[Option]:
-    """The options with the right one (written first below) moved to position ``index``."""
-    options = list(wrong)
-    options.insert(index, right)
-    return options
-
 
 QUIZ = Quiz(
     "Check your understanding: relative attention",
     [
         Question(
-            "A GPT-2-style model has a learned position table of 4L rows but was trained only "
-            "on windows of L tokens. Read with 4L-token windows, its loss rises after "
-            "position L. What is the main cause?",
-            _right_at(
-                2,
+            "A GPT-2-style model was built with a learned position table of 4L rows but "
+            "trained only on windows of L tokens. Scored on 4L-token windows of held-out "
+            "text, its loss jumps right after position L. What is the main cause?",
+            [
                 Option(
-                    "Rows L … 4L−1 of the table never received a gradient, so those positions "
-                    "add vectors the rest of the network has never seen.",
+                    "Attention over 4L keys is too spread out for any model to use.",
+                    False,
+                    "The relative model in the same experiment reads 4L windows at about its "
+                    "loss at L, so long windows as such are not the problem.",
+                ),
+                Option(
+                    "Rows L to 4L − 1 never got a gradient, so it adds untrained vectors.",
                     True,
-                    "An embedding row is trained only when its position occurs in a batch. "
-                    "Past L the model gets random initial vectors added to its token "
-                    "embeddings: inputs from outside everything it learned.",
+                    "Those rows keep their random initial values: past position L every input "
+                    "gets a vector the model has never seen, which disturbs the residual "
+                    "stream of every later layer.",
                 ),
                 Option(
-                    "With more keys, the softmax spreads attention over more tokens and "
-                    "dilutes it.",
+                    "The causal mask stops working beyond the training length, so the model "
+                    "suddenly sees future tokens there and its predictions fall apart.",
                     False,
-                    "The relative model in this chapter also has more keys at 4L and its loss "
-                    "stays flat, so dilution is not what breaks the absolute model here.",
+                    "The mask is built for whatever length is fed in; no position ever sees "
+                    "its future, at L or at 4L.",
                 ),
                 Option(
-                    "The causal mask is only defined up to L.",
+                    "The held-out text past position L is harder than the text before it.",
                     False,
-                    "The mask is built for whatever length arrives (key j ≤ query i); it "
-                    "holds no learned state.",
+                    "The experiment scores the same targets at every window length; only "
+                    "the amount of context before each target changes.",
                 ),
                 Option(
-                    "Positions past L are scored on different, harder text.",
+                    "Softmax overflows in float32 when there are more than L keys.",
                     False,
-                    "The held-out targets are identical at every window length (`repack`); "
-                    "only the context each target sees changes.",
+                    "A stable softmax subtracts the row maximum; thousands of keys are far "
+                    "from any float32 limit.",
                 ),
-            ),
+            ],
         ),
         Question(
-            "A trained head puts most of its attention on the previous token, whatever the "
-            "tokens are. Which Transformer-XL term can express such a preference for a "
-            "*distance*, the same for every query and key content?",
-            _right_at(
-                1,
+            "Transformer-XL feeds the distance i − j to fixed sinusoids R. A student checks "
+            "that the dot product R_p · R_{p+k} gives the same value for p = 0, 10 and 50 at "
+            "each offset k. Why is that property useful?",
+            [
                 Option(
-                    "(d), the global position bias `v · W_kR R_{i−j}`.",
+                    "It makes the sinusoids learnable with fewer parameters than a table.",
+                    False,
+                    "The sinusoids are fixed and have no parameters at all; the property is "
+                    "about what they encode, not about learning them.",
+                ),
+                Option(
+                    "It guarantees that attention weights fall off with distance.",
+                    False,
+                    "It says nothing about the sign or size of scores; a head can still "
+                    "prefer distant keys through its learned W_kR and v.",
+                ),
+                Option(
+                    "Position similarity depends only on the offset, and any integer has a row.",
                     True,
-                    "It depends on i − j alone: one learned vector v per head scores every "
-                    "distance, so it can favour distance 1 for all queries.",
+                    "Because sin a sin b + cos a cos b = cos(a − b), the product depends on k "
+                    "alone; and the formula gives a row for any distance, trained or not.",
                 ),
                 Option(
-                    "(a), content–content `q_i · k_j`.",
+                    "It lets the model skip the causal mask, since offsets are never negative.",
                     False,
-                    "It sees only the two tokens' contents, not where they are; the same pair "
-                    "scores the same at distance 1 or 100.",
+                    "The mask is still applied: the shifted score matrix has junk above the "
+                    "diagonal that must be removed.",
                 ),
                 Option(
-                    "(c), the global content bias `u · k_j`.",
+                    "It means that positions no longer need to be added in every layer, only "
+                    "once at the input as in GPT-2.",
                     False,
-                    "It depends only on the key's content, the same for every query row: "
-                    "it can make a token globally salient (say, a separator), but it knows "
-                    "nothing about distance.",
+                    "Transformer-XL adds its position terms inside every layer's scores; the "
+                    "offset property holds either way.",
                 ),
-                Option(
-                    "None: position preferences need absolute positions.",
-                    False,
-                    "The relative terms (b) and (d) are exactly distance preferences; "
-                    "absolute positions are not needed for 'the previous token'.",
-                ),
-            ),
+            ],
         ),
         Question(
-            "Why does Transformer-XL compute terms (b) + (d) as one `[Q × C]` product against "
-            "the C distinct distances followed by a relative shift, rather than gathering "
-            "W_kR R_{i−j} for every (i, j) pair?",
-            _right_at(
-                3,
+            "In a trained model you find a head that puts most of its weight on the previous "
+            "token, whatever the tokens are. Which of the four Transformer-XL terms can "
+            "express such a preference for a distance on its own?",
+            [
                 Option(
-                    "The gather builds an L × L × heads × d_head array; the product needs only "
-                    "L projected distances and the shift is a pad and two reshapes.",
+                    "(a), content–content, because neighbouring tokens tend to be similar.",
+                    False,
+                    "(a) compares what the tokens are, with no position in it; it cannot "
+                    "favour distance 1 for every pair of contents.",
+                ),
+                Option(
+                    "(c), the global content bias u · k_j, constant down each column.",
+                    False,
+                    "(c) favours certain keys by their content, the same for every query; it "
+                    "does not depend on how far back the key is.",
+                ),
+                Option(
+                    "(d), the global position bias v · W_kR R_{i−j}.",
                     True,
-                    "Both give the same scores on and below the diagonal (the tests check "
-                    "it); the shift saves a factor d_head in memory and avoids a gather.",
+                    "(d) depends on the distance alone, constant along each diagonal, so a "
+                    "large value at i − j = 1 draws the bright line just below the diagonal "
+                    "for any content. (b) can add a content-dependent preference on top.",
                 ),
                 Option(
-                    "The shift is what makes the attention causal.",
+                    "None of them: distance preferences need an absolute position table, so a "
+                    "relative model must learn them from content alone.",
                     False,
-                    "The shift leaves garbage above the diagonal; the causal mask removes it. "
-                    "Causality comes from the mask alone.",
+                    "The relative terms exist precisely to express distance; (b) and (d) both "
+                    "contain R_{i−j}.",
                 ),
                 Option(
-                    "Sinusoids of negative distances are undefined, so the gather cannot work.",
+                    "All four equally, since their sum is what the softmax sees.",
                     False,
-                    "Sinusoids are defined for any number, and future keys are masked "
-                    "anyway; the reason is cost, not definability.",
+                    "The softmax does see the sum, but only the terms containing R_{i−j} "
+                    "know the distance, and only (d) is independent of the query's content.",
                 ),
-                Option(
-                    "The shift lets the model use segment memory from the previous window.",
-                    False,
-                    "Memory is a separate Transformer-XL feature (and Gopher is not known to "
-                    "use it); the shift is an indexing trick.",
-                ),
-            ),
+            ],
         ),
         Question(
-            "With `clamp_len = 64`, how does a query treat a key 500 tokens back?",
-            _right_at(
-                0,
+            "You build an untrained gopherlite model and print the four score terms: (a) and "
+            "(b) are small and patternless, while (c) and (d) are exactly zero. A colleague "
+            "files a bug. What is the right reply?",
+            [
                 Option(
-                    "Its position terms (b) and (d) are those of distance 64; its content terms "
-                    "(a) and (c) are unchanged, and it can still be attended to.",
+                    "A bug indeed: the Transformer-XL paper forbids zero biases.",
+                    False,
+                    "The paper prescribes no initialisation for u and v; zero is a legitimate "
+                    "choice that simply starts training without global biases.",
+                ),
+                Option(
+                    "Expected: (c) and (d) only appear once the causal mask is applied.",
+                    False,
+                    "The mask removes future keys; it does not create or zero any term.",
+                ),
+                Option(
+                    "Expected: u and v start at zero, and the biases grow during training.",
                     True,
-                    "Clamping replaces the distance fed to the sinusoids, nothing else. All "
-                    "keys beyond 64 look equally far away, but none is hidden.",
+                    "Zero initial u and v make (c) and (d) vanish until gradients move them. "
+                    "That is gopherlite's choice; Transformer-XL's official code initialises "
+                    "them randomly, so there the panels have values from the start.",
                 ),
                 Option(
-                    "It is masked out, as in local (windowed) attention.",
+                    "Expected, because Gopher disables (c) and (d) and keeps only the two "
+                    "terms that involve the query's own content.",
                     False,
-                    "The clamp never masks anything; a sliding-window mask would be a "
-                    "different mechanism.",
+                    "Gopher uses Transformer-XL's scheme; in the trained model of this chapter "
+                    "(c) and (d) are no longer blank.",
                 ),
                 Option(
-                    "Its score is set to zero.",
+                    "Expected: the sinusoids R are zero at initialisation.",
                     False,
-                    "Only the distance changes; the score is still the sum of the four terms.",
+                    "R is fixed and non-zero (cos 0 = 1 at distance 0); besides, (c) = u · k "
+                    "has no R in it at all.",
                 ),
-                Option(
-                    "It is treated as if it were at position 64 of the window.",
-                    False,
-                    "Clamping acts on the *distance* i − j, not on absolute positions, which "
-                    "relative attention never uses.",
-                ),
-            ),
+            ],
         ),
         Question(
-            "During training, a decoder computes the loss at all L positions of a window in "
-            "one forward pass, although each token's hidden representation depends on the "
-            "tokens before it. What makes that parallelism possible?",
-            _right_at(
-                2,
+            "Implementing (b) + (d) for Gopher 280B (L = 2,048, 128 heads of 128), a first "
+            "version gathers W_kR R_{i−j} for every query–key pair, an [L, L, heads, d_head] "
+            "array. What does Transformer-XL's relative-shift trick do instead?",
+            [
                 Option(
-                    "All L input tokens are known in advance (teacher forcing); the causal mask "
-                    "lets every position attend to its own past, computed for all positions "
-                    "at once.",
+                    "It clamps all distances to 64, so the array becomes [L, 64, ...].",
+                    False,
+                    "Clamping changes what the model sees and is optional; the shift trick is "
+                    "exact and keeps every distance.",
+                ),
+                Option(
+                    "It projects the L distances once, takes one query product against them, "
+                    "then pads and reshapes each row into place.",
                     True,
-                    "Representations are context-dependent, but they depend on the *given* "
-                    "inputs, not on the model's own earlier outputs, so nothing has to wait. "
-                    "Only generation is sequential.",
+                    "There are only L distinct distances. One [Q × C] product indexed by "
+                    "distance, a zero column, and two reshapes move entry [i, j] to "
+                    "q_i · r_{i−j}: about 2.3 GB instead of about 275 GB per sequence and "
+                    "layer in float32.",
                 ),
                 Option(
-                    "Token embeddings are fixed lookups, so they do not depend on context.",
+                    "It computes the position terms in bfloat16, which halves the memory.",
                     False,
-                    "The input lookup is fixed, but every layer's output is contextual; the "
-                    "parallelism does not come from the embeddings being static.",
+                    "Halving 275 GB still leaves an impossible array; the trick removes the "
+                    "factor of d_head, not a factor of two.",
                 ),
                 Option(
-                    "Each layer processes the positions one after another, but on many cores.",
+                    "It drops term (b) and keeps only (d), which is cheap.",
                     False,
-                    "A layer is a few matrix products over all positions together; there is "
-                    "no per-position loop to spread over cores.",
+                    "Both terms are kept: (b) and (d) come out of one product with (q + v) "
+                    "followed by the shift.",
                 ),
                 Option(
-                    "Transformer-XL's recurrence passes each position's state to the next one.",
+                    "It reuses the content keys as position keys, so no extra array is built.",
                     False,
-                    "That would be sequential, like an RNN. Transformer-XL's memory (if used) "
-                    "carries whole windows forward, and within a window all positions are "
-                    "still computed together.",
+                    "Positions have their own projection W_kR of the sinusoids; the content "
+                    "keys W_kE E_xj carry no distance.",
                 ),
-            ),
+            ],
         ),
         Question(
-            "Why use H heads of size d_model / H rather than one head of size d_model?",
-            _right_at(
-                3,
+            "A model is run with `clamp_len = 64` (the Transformer-XL code's option; whether "
+            "Gopher clamped is not known). How does a query treat one key 100 tokens back and "
+            "another 500 tokens back?",
+            [
                 Option(
-                    "Each head has its own softmax, so different heads can attend to different "
-                    "positions at the same time.",
+                    "It cannot attend to either, since keys beyond 64 are masked out.",
+                    False,
+                    "Clamping changes the distance fed to the sinusoids, not the mask; both "
+                    "keys stay visible.",
+                ),
+                Option(
+                    "Same position terms for both; they differ only by their content.",
                     True,
-                    "One head returns one weighted average per query; several heads can, for "
-                    "instance, follow the previous token and a distant keyword at once. The "
-                    "projection parameters and FLOPs stay about the same.",
+                    "Both distances are set to 64 before R is computed, so (b) and (d) are "
+                    "equal for the two keys. Content terms (a) and (c) still tell them apart.",
                 ),
                 Option(
-                    "More heads give the layer many more parameters.",
+                    "It sees their true distances, as the clamp only applies to training.",
                     False,
-                    "q, k, v and o are d_model × (H · d_head) either way; only the way the "
-                    "scores are grouped changes (plus u, v per head).",
+                    "The clamp is part of how scores are computed, at training and at "
+                    "evaluation alike.",
                 ),
                 Option(
-                    "Relative positions only work with several heads.",
+                    "It gives the key 500 back five times less weight than the key 100 back, "
+                    "because the clamp scales position terms by 64 / distance.",
                     False,
-                    "The four terms are defined per head; one head has them too.",
+                    "Clamping replaces the distance by 64; it does not scale any term.",
                 ),
                 Option(
-                    "Heads let the layer process different positions in parallel.",
+                    "It attends to them through a separate long-range head.",
                     False,
-                    "Every position is processed together already; heads split the "
-                    "features, not the positions.",
+                    "There are no extra heads: clamping only changes which row of R each "
+                    "pair uses.",
                 ),
-            ),
+            ],
         ),
         Question(
-            "In Transformer-XL's scores the query never gets a position vector; where the "
-            "absolute formula has the query's position, there are learned vectors u and v. "
-            "What does that achieve?",
-            _right_at(
-                1,
+            "Gopher's paper says relative positions let it evaluate on sequences longer than "
+            "its 2,048-token training windows. In this chapter's tiny experiment, which "
+            "statement about what the experiment showed is accurate?",
+            [
                 Option(
-                    "The score depends on positions only through i − j, so shifting the whole "
-                    "text by some positions changes nothing.",
+                    "The relative model got clearly better at 2L and 4L thanks to more context.",
+                    False,
+                    "A model this small uses only short-range context; its loss at 2L and 4L "
+                    "stayed about where it was at L, not clearly lower.",
+                ),
+                Option(
+                    "Both models degraded past L, the relative one only a little less.",
+                    False,
+                    "In the full-mode runs the relative model stayed flat past L, while the "
+                    "absolute model's loss jumped there.",
+                ),
+                Option(
+                    "The relative model read longer windows without breaking; the absolute "
+                    "one degraded past L.",
                     True,
-                    "With u and v in place of the query's absolute position, every term is "
-                    "translation-invariant: what matters is how far back a key is.",
+                    "That is the precondition for using longer contexts, not the benefit "
+                    "Gopher wanted (better predictions in long books), which needs a larger "
+                    "model trained longer.",
                 ),
                 Option(
-                    "It halves the parameter count of attention.",
+                    "It proved Gopher's Appendix D.6 results, reproducing its long-context "
+                    "gains at a tiny scale with the same context lengths.",
                     False,
-                    "It adds parameters: W_kR and the two vectors u and v per layer.",
+                    "Which lengths D.6 used is not verified here, and a tiny model cannot show "
+                    "the gains of a large one.",
                 ),
                 Option(
-                    "It lets the model read the future.",
+                    "The absolute model refused to run on windows longer than L.",
                     False,
-                    "The causal mask is untouched; positions and masking are independent.",
+                    "That happens only with a table of L rows (Section 1). The experiment gave "
+                    "it 4L rows, so it ran and used untrained rows past L.",
                 ),
-                Option(
-                    "It makes the model ignore word order.",
-                    False,
-                    "Order is still seen through distances in terms (b) and (d); the model "
-                    "knows a key is 3 tokens back, just not that it is at position 17.",
-                ),
-            ),
+            ],
         ),
     ],
 )
