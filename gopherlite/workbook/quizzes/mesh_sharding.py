@@ -1,235 +1,328 @@
-"""Chapter 07 quiz: data, tensor and pipeline parallelism, ZeRO, the collectives each layout
-needs, what sparse attention does and does not save, and mesh shapes."""
+"""Chapter 07 quiz: meshes, logical axis names and layouts; what `zero`, `fsdp` and `tensor`
+split and which collectives they need; why sharding the state does not shrink one sequence's
+activations; Megatron-style (intra-layer) model parallelism against pipelining, and how Gopher
+split its work inside and between TPUv3 pods; divisibility; and why sharded losses must match.
+
+Every item follows the project's sample question: a scenario, five options, exactly one correct,
+a reason for each, and the right option not given away by its length."""
 
 from gopherlite.workbook.quiz import Option, Question, Quiz
-
-
-def _right_at(index: int, right: Option, *wrong: Option) -> list[Option]:
-    """The options with the right one (written first below) moved to position ``index``."""
-    options = list(wrong)
-    options.insert(index, right)
-    return options
-
 
 QUIZ = Quiz(
     "Check your understanding: meshes and sharding",
     [
         Question(
-            "Gopher 280B used model and data parallelism inside each TPUv3 pod and pipelining "
-            "only between pods. What makes that split sensible?",
-            _right_at(
-                2,
+            "An engineer moves a gopherlite run from the `dp` layout to `2d` on a new mesh. "
+            "Parameters carry names like `[embed, heads, kv]` and activations "
+            "`[batch, length, embed]`. What must change in the model code?",
+            [
                 Option(
-                    "Tensor and data parallelism exchange data at every layer or every step and "
-                    "need the pod's fast chip-to-chip links; a pipeline only passes activations "
-                    "across stage boundaries, so it tolerates the slower network between pods.",
+                    "Every layer must name the mesh axes it is split over.",
+                    False,
+                    "Model code never names mesh axes; that is exactly what logical names avoid.",
+                ),
+                Option(
+                    "The attention code must be rewritten to exchange partial results.",
+                    False,
+                    "The collectives are inserted by XLA's partitioner from the shardings; "
+                    "the layer code stays the same.",
+                ),
+                Option(
+                    "Nothing: the layout maps logical names to mesh axes, and the compiler "
+                    "inserts the communication.",
                     True,
-                    "That is the paper's reasoning (Sec. 3.3): within a pod the overhead of "
-                    "model + data parallelism was about 10 %, and pipelining, which "
-                    "communicates little, is only needed beyond one 1,024-chip pod.",
+                    "`sharding.logical_spec` turns each array's logical names into a "
+                    "PartitionSpec for the chosen layout and mesh; the same model runs under "
+                    "every layout, which the chapter's runs check.",
                 ),
                 Option(
-                    "Pipelining cannot be used inside a pod because all chips of a pod must run "
-                    "the same layer.",
+                    "The parameters must be renamed, since `embed` cannot be split in `2d`.",
                     False,
-                    "Nothing forces that: a pipeline could assign layers to chips of one pod. "
-                    "It was not needed there, because the fast links made tensor and data "
-                    "parallelism cheap.",
+                    "`2d` splits `embed` over `fsdp` and heads, MLP units and vocabulary over "
+                    "`tensor`; the names are the same.",
                 ),
                 Option(
-                    "Pipelining removes the need for an optimizer state, so it is used where "
-                    "memory is tightest.",
+                    "The model must be rebuilt with `pmap` over the new mesh, since only "
+                    "`pmap` can express both data and model parallelism in JAX.",
                     False,
-                    "Every stage still keeps Adam moments for its own layers. Memory was "
-                    "handled by ZeRO-style optimizer-state sharding and rematerialisation.",
+                    "Gopher used `pmap`, but gopherlite annotates shardings and lets GSPMD "
+                    "partition a `jit`-compiled step.",
                 ),
-                Option(
-                    "Data parallelism does not work across pods, because each pod must see "
-                    "the same batch.",
-                    False,
-                    "Data parallelism across pods is possible (each replica sees different "
-                    "rows and gradients are averaged); its gradient all-reduce over the slow "
-                    "network is the cost, not a rule against it.",
-                ),
-            ),
+            ],
         ),
         Question(
-            "On 16 devices with the `zero` layout (mesh data=16), how do parameters and Adam "
-            "moments compare with plain data parallelism (`dp`)?",
-            _right_at(
-                0,
+            "You try to fit Gopher 280B with the `zero` layout (data=512) in the will-it-fit "
+            "explorer. It does not fit, and adding replicas barely helps. Why?",
+            [
                 Option(
-                    "Parameters and gradients are the same per device; the Adam moments (and "
-                    "any fp32 master copy) are split 16 ways.",
+                    "`zero` shards the parameters, but not the optimizer state.",
+                    False,
+                    "The other way round: `zero` splits the optimizer state over the data "
+                    "axes and keeps the parameters whole.",
+                ),
+                Option(
+                    "More replicas mean a bigger global batch, and activations grow with it.",
+                    False,
+                    "Each device keeps its own share of the batch; the per-device activations "
+                    "do not grow with the number of replicas.",
+                ),
+                Option(
+                    "Every device still holds all parameters and gradients, about 1 TiB of "
+                    "bfloat16 for 280B.",
                     True,
-                    "ZeRO's first stage partitions only the optimizer state over the "
-                    "data-parallel devices. Each device updates its slice and the updated "
-                    "parameters are gathered back, so every device still holds full weights.",
+                    "`zero` divides only the Adam moments. Full bfloat16 weights and "
+                    "gradients are 4 bytes per parameter on every device, far over 16 GiB; "
+                    "only splitting the parameters (fsdp, tensor) brings that down.",
                 ),
                 Option(
-                    "Everything is split 16 ways, parameters included, so `zero` equals `fsdp`.",
+                    "The explorer caps data parallelism at one TPUv3 pod of 1,024 chips, so "
+                    "replicas beyond that are ignored in its estimate.",
                     False,
-                    "Splitting the parameters too is what `fsdp` does (ZeRO's third stage); "
-                    "`zero` here keeps the parameters replicated. Compare the two in the mesh "
-                    "builder.",
+                    "The estimate takes the mesh as given; the trouble is that the "
+                    "replicated parameters do not shrink as the data degree grows.",
                 ),
                 Option(
-                    "Nothing changes in memory; `zero` only changes how gradients are averaged.",
+                    "`zero` needs twice the communication of `dp`, which costs memory.",
                     False,
-                    "The optimizer state is the largest part of the training state (8 of 12 "
-                    "bytes per parameter with bf16 weights), and `zero` divides it by the "
-                    "data-parallel degree.",
+                    "A reduce-scatter plus an all-gather moves about as much data as one "
+                    "all-reduce, and communication volume is not memory.",
                 ),
-                Option(
-                    "Each device keeps a different 1/16 of the layers, as in a pipeline.",
-                    False,
-                    "ZeRO splits every tensor of the optimizer state, not whole layers; every "
-                    "device runs every layer.",
-                ),
-            ),
+            ],
         ),
         Question(
-            "Under the `fsdp` layout each weight matrix is split over the `fsdp` axis. What "
-            "must happen before a layer can multiply its input by such a weight?",
-            _right_at(
-                1,
+            "Under the `fsdp` layout each weight matrix is split along `embed` over the "
+            "`fsdp` axis. A device is about to run a block's feed-forward. What must happen "
+            "first, and what happens to the gradients afterwards?",
+            [
                 Option(
-                    "The weight's shards are all-gathered so each device briefly holds the "
-                    "whole matrix; after the backward pass the gradients are reduce-scattered "
-                    "back into shards.",
+                    "Nothing: each device multiplies with its slice and keeps the result.",
+                    False,
+                    "fsdp splits the batch too; a device needs the whole weight to process "
+                    "its own rows, so its slice is not enough.",
+                ),
+                Option(
+                    "The weights are all-gathered for this layer; gradients are "
+                    "reduce-scattered back.",
                     True,
-                    "FSDP trades memory for communication: weights live sharded, are gathered "
-                    "layer by layer when needed, and each device keeps only its slice of the "
-                    "gradient. `Layout.collectives` lists exactly this.",
+                    "Each layer's weight is gathered just before it is used, and "
+                    "each device keeps only its slice of the summed gradient, so memory "
+                    "for weights and gradients is divided by the fsdp degree.",
                 ),
                 Option(
-                    "Nothing: each device multiplies its rows of the batch by its shard of the "
-                    "weight and the results are already correct.",
+                    "The batch is all-gathered so that one device runs the feed-forward for "
+                    "every row, then scatters the results back to the others.",
                     False,
-                    "A device's batch rows need every input feature, but its shard holds only "
-                    "some of the weight's rows; without a gather (or a reduction of partial "
-                    "sums) the product would be incomplete.",
+                    "That would serialise the work on one device; fsdp moves the weights, "
+                    "not the batch.",
                 ),
                 Option(
-                    "The activations are all-reduced after every layer, as in Megatron.",
+                    "The activations are all-reduced after every matrix multiply.",
                     False,
-                    "That is the `tensor` layout's pattern: weights split on heads or hidden "
-                    "units, partial outputs summed by an all-reduce. FSDP gathers weights "
-                    "instead.",
+                    "That is the `tensor` layout's pattern, where each device computes a "
+                    "partial output of a split layer.",
                 ),
                 Option(
-                    "The optimizer state is gathered to every device before each forward pass.",
+                    "The weights are pipelined from the next stage of the model.",
                     False,
-                    "The optimizer state is only needed in the update, where each device "
-                    "updates its own shard; it is never gathered.",
+                    "gopherlite has no pipeline axis; fsdp gathers slices of the same layer "
+                    "from the devices of its own axis.",
                 ),
-            ),
+            ],
         ),
         Question(
-            "Gopher computes dense (full causal) attention over its 2,048-token context. What "
-            "would a local or block-sparse attention pattern change?",
-            _right_at(
-                3,
+            "On 16 TPUv3 cores, Gopher 1.4B with `fsdp` (16-way) divides weights, gradients "
+            "and optimizer state by 16, yet still does not fit; `tensor` and `2d` come closer. "
+            "What is `fsdp` failing to shrink?",
+            [
                 Option(
-                    "Score computation and score memory would grow roughly with L·w (w the "
-                    "window) instead of L², but a token could no longer attend directly to "
-                    "positions outside its pattern; distant information must hop across layers.",
+                    "The optimizer state, which fsdp leaves replicated.",
+                    False,
+                    "fsdp splits the optimizer state along with the parameters; both are "
+                    "divided by 16.",
+                ),
+                Option(
+                    "The tokenizer's vocabulary, which every core must hold in full.",
+                    False,
+                    "The tokenizer runs on the host and takes no accelerator memory; the "
+                    "embedding table is split like any other parameter.",
+                ),
+                Option(
+                    "The gradients, which are all-reduced and so kept in full.",
+                    False,
+                    "Under fsdp gradients are reduce-scattered and laid out like the "
+                    "parameters, so they are divided too.",
+                ),
+                Option(
+                    "The activations of the one sequence each core processes, which a batch "
+                    "split cannot divide any further.",
                     True,
-                    "Sparse patterns cut the quadratic attention term at the price of what a "
-                    "single layer can see. GPT-3 alternated dense and locally banded sparse "
-                    "layers; Gopher kept dense attention.",
+                    "Splitting the batch stops helping once each core has one sequence. Only "
+                    "splitting inside the layers (tensor, 2d) divides its activations, or "
+                    "rematerialisation recomputes them instead of storing them.",
                 ),
                 Option(
-                    "The 280B model would fit on one TPUv3 core, because attention is most of "
-                    "the memory.",
+                    "The compiled program, which grows with the number of cores.",
                     False,
-                    "The 2.5 TiB of parameters and Adam state belong to the weight matrices, "
-                    "which a sparsity pattern does not touch. Parameters and optimizer state, "
-                    "not attention scores, are why the model is split over chips.",
+                    "One SPMD program runs on every core; its size does not grow with the "
+                    "mesh, and it is small next to the model state.",
                 ),
-                Option(
-                    "Tensor parallelism would no longer be possible, because heads would need "
-                    "different key sets.",
-                    False,
-                    "Heads stay independent under a sparse pattern, so splitting heads over "
-                    "`tensor` works exactly as before.",
-                ),
-                Option(
-                    "Nothing at 2,048 tokens: the attention pattern only matters for models "
-                    "with more than 2,048 heads.",
-                    False,
-                    "The pattern governs the L×L score matrices of every head, whatever the "
-                    "number of heads; its saving grows with the context length L.",
-                ),
-            ),
+            ],
         ),
         Question(
-            "Training a model with 4 attention heads under the `tensor` layout on a mesh with "
-            "`tensor=8` fails before the first step. Why?",
-            _right_at(
-                2,
+            "A design document says Gopher used 'Megatron-style model parallelism, placing "
+            "whole layers on different chips'. How should the sentence be corrected?",
+            [
                 Option(
-                    "The `tensor` layout splits the heads dimension over the `tensor` axis, and "
-                    "4 heads cannot be cut into 8 equal parts.",
+                    "It is right as written; Megatron assigns layers to chips.",
+                    False,
+                    "Megatron-LM splits the matrix multiplies inside each layer; assigning "
+                    "whole layers to chips is pipeline parallelism.",
+                ),
+                Option(
+                    "Megatron-style splits each layer's heads and MLP units over chips; whole "
+                    "layers per chip is pipelining.",
                     True,
-                    "Sharded dimensions must divide their mesh axes evenly; the package checks "
-                    "this and names the dimension. Use a tensor degree that divides the heads "
-                    "(and the MLP width and vocabulary), or another layout.",
+                    "Intra-layer splitting needs an all-reduce of activations in every block. "
+                    "Pipelining (GPipe) sends activations only at stage boundaries, which is "
+                    "how Gopher worked between pods.",
                 ),
                 Option(
-                    "Tensor parallelism needs at least 16 devices.",
+                    "Megatron-style means sharding the optimizer state across replicas, so "
+                    "the sentence confuses it with ZeRO.",
                     False,
-                    "Any degree works as long as the split dimensions divide it; the tests run "
-                    "`tensor=8` on 8 simulated devices with an 8-head model.",
+                    "That is ZeRO, which Gopher also used; Megatron is model parallelism "
+                    "inside layers.",
                 ),
                 Option(
-                    "The product of the degrees is not the device count.",
+                    "Megatron-style splits the batch; it is data parallelism.",
                     False,
-                    "That is a different error (the mesh itself is invalid). Here the mesh is "
-                    "valid; the model's shapes do not fit it.",
+                    "Data parallelism splits the batch and replicates the model; Megatron "
+                    "splits the model itself.",
                 ),
                 Option(
-                    "Heads can only be split over the `data` axis.",
+                    "Gopher did not use model parallelism at all, only pipelining.",
                     False,
-                    "Splitting heads is the Megatron scheme and uses the `tensor` axis; `data` "
-                    "splits batch rows.",
+                    "Gopher's paper lists Megatron-style model parallelism among its "
+                    "techniques, together with ZeRO and rematerialisation.",
                 ),
-            ),
+            ],
         ),
         Question(
-            "Two runs train the same tiny model from the same seed on the same batches: one on "
-            "a single device, one with the `2d` layout on a 2×2×2 mesh. What should their "
-            "losses look like?",
-            _right_at(
-                0,
+            "Gopher 280B used model and data parallelism inside each 1,024-chip TPUv3 pod, and "
+            "pipelining only between pods (Gopher Sec. 3.3). Which reasoning supports that "
+            "split?",
+            [
                 Option(
-                    "Equal up to floating-point rounding (relative differences around 1e-6), "
-                    "because sharding changes where numbers are computed, not what is computed.",
+                    "Pipelining is faster than tensor parallelism on any network.",
+                    False,
+                    "Pipelining brings bubbles of idle time; it wins only where the network is "
+                    "too slow for the frequent collectives of model parallelism.",
+                ),
+                Option(
+                    "Model parallelism all-reduces activations in every block, which needs the "
+                    "fast links inside a pod.",
                     True,
-                    "XLA's partitioner inserts collectives so the sharded program computes the "
-                    "same function; only the order of some sums changes. The chapter checks "
-                    "this with `np.testing.assert_allclose(..., rtol=1e-5)`.",
+                    "Within a pod those collectives cost Gopher about 10% overhead. Pipelining "
+                    "only passes activations between stages, little enough for the slower "
+                    "network between pods.",
                 ),
                 Option(
-                    "The sharded loss is lower, because 8 devices see 8 times more data per step.",
+                    "TPUv3 pods cannot run data parallelism across pods, so another method was "
+                    "required for any training beyond a single pod.",
                     False,
-                    "The global batch is the same; it is only divided among the devices. More "
-                    "data per step would need a larger `batch_size`.",
+                    "Nothing forbids data parallelism across pods; it is a question of how "
+                    "much traffic the slower link can carry.",
                 ),
                 Option(
-                    "The sharded loss is noisier, because each device averages only its own "
-                    "rows' gradients.",
+                    "Pipelining saves memory, and memory only ran out across pods.",
                     False,
-                    "Gradients are reduced across the data axes before the update, so every "
-                    "device applies the gradient of the whole batch.",
+                    "Memory per core is the same in every pod; the choice follows the speed "
+                    "of the links, not where memory ran out.",
                 ),
                 Option(
-                    "They differ by a constant offset that depends on the tensor degree.",
+                    "Haiku only supported pipelining between separate processes.",
                     False,
-                    "Splitting heads or MLP units over `tensor` changes no formula; partial "
-                    "results are summed back by all-reduces.",
+                    "The paper explains the split by communication cost, not by a limit of "
+                    "Haiku or JAX.",
                 ),
-            ),
+            ],
+        ),
+        Question(
+            "A tiny model with 4 attention heads trains under the `tensor` layout on a mesh "
+            "with `tensor=8`. The trainer raises a ValueError before the first step. What is "
+            "wrong?",
+            [
+                Option(
+                    "The simulated CPU devices cannot run tensor parallelism.",
+                    False,
+                    "The chapter runs `tensor` on the same simulated devices; it works when "
+                    "the sizes divide.",
+                ),
+                Option(
+                    "`tensor` needs at least as many layers as devices.",
+                    False,
+                    "That would be a pipeline's constraint; tensor parallelism splits inside "
+                    "every layer, whatever the depth.",
+                ),
+                Option(
+                    "The batch size is not a multiple of 8, so the batch cannot be split.",
+                    False,
+                    "The batch is split over `data` and `fsdp`, not over `tensor`; the error "
+                    "names the heads dimension.",
+                ),
+                Option(
+                    "The `heads` dimension, of size 4, cannot be split 8 ways.",
+                    True,
+                    "Each split dimension must divide by its mesh degree. With 8 heads (and "
+                    "MLP units and vocabulary divisible by 8) the same mesh trains and matches "
+                    "the single-device losses (exercise 4).",
+                ),
+                Option(
+                    "The mesh is too large for the model, so XLA falls back to a single "
+                    "device and the trainer refuses to run without sharding.",
+                    False,
+                    "XLA does not fall back silently; gopherlite checks divisibility itself "
+                    "and names the dimension that cannot be split.",
+                ),
+            ],
+        ),
+        Question(
+            "You train the same tiny model from the same seed on the same batches, once on one "
+            "device and once with `2d` on a 2 × 2 × 2 mesh. The losses agree to about six "
+            "significant figures, not exactly. What does this tell you?",
+            [
+                Option(
+                    "Sharding changed the model slightly, as expected of `2d`.",
+                    False,
+                    "A layout only decides where numbers are computed; the model and its "
+                    "mathematics are the same.",
+                ),
+                Option(
+                    "One run has a bug, since correct sharding gives bit-identical losses.",
+                    False,
+                    "Floating-point addition is not associative; partial sums reduced across "
+                    "devices come out in a different order.",
+                ),
+                Option(
+                    "The runs match up to the order of floating-point sums, as they should.",
+                    True,
+                    "Collectives add partial results in another order than one device does, "
+                    "which changes the last digits. Differences of about 1e-6 relative are "
+                    "rounding; a real bug would show up in the first digits.",
+                ),
+                Option(
+                    "The sharded run trained on different batches, since each device draws "
+                    "its own random rows from the training set at every step.",
+                    False,
+                    "The batches are identical: each device gets its block of the same global "
+                    "batch.",
+                ),
+                Option(
+                    "The sharded run used bfloat16 on some devices.",
+                    False,
+                    "Every device runs the same program with the same precision policy.",
+                ),
+            ],
         ),
     ],
 )

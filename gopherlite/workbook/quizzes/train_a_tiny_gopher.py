@@ -1,241 +1,327 @@
-"""Chapter 08 quiz: bits per byte, resuming, sampling temperature and top-p, scaling laws,
-pre-training against fine-tuning, few-shot prompting, and the risks Gopher's paper measures."""
+"""Chapter 08 quiz: packing documents into training windows, the training step's gradient
+clipping and Gopher's learning-rate schedule, what a checkpoint must hold and how a run resumes,
+reading a loss against a unigram baseline, temperature and top-p sampling, and what a
+fixed-budget scaling run can and cannot show.
+
+Every item follows the project's sample question: a scenario, five options, exactly one correct,
+a reason for each, and the right option not given away by its length."""
 
 from gopherlite.workbook.quiz import Option, Question, Quiz
-
-
-def _right_at(index: int, right: Option, *wrong: Option) -> list[Option]:
-    """The options with the right one (written first below) moved to position ``index``."""
-    options = list(wrong)
-    options.insert(index, right)
-    return options
-
 
 QUIZ = Quiz(
     "Check your understanding: training a tiny Gopher",
     [
         Question(
-            "Two models use different tokenizers. Model A reaches 3.1 nats per token, model B "
-            "4.0 nats per token on the same held-out text. Which comparison is fair?",
-            _right_at(
-                2,
+            "Your corpus has documents from 40 to 20,000 tokens long, and you train on "
+            "windows of L = 128. gopherlite tokenizes the documents, joins them with a "
+            "separator and cuts the stream into windows. What does this packing give you?",
+            [
                 Option(
-                    "Convert both to bits per byte and compare those.",
+                    "One window per document, padded up to L, so no document is split.",
+                    False,
+                    "That is padding, not packing: short documents would waste most of their "
+                    "window, and long ones would not fit.",
+                ),
+                Option(
+                    "Windows of exactly L predictions each, with no tokens spent on padding.",
                     True,
-                    "Bits per byte divides the total information by the text's UTF-8 bytes, "
-                    "which do not depend on the tokenizer; Gopher reports bpb on The Pile for "
-                    "exactly this reason (Rae et al. 2021, Sec. 4).",
+                    "Inputs are tokens 0 … L−1 of a window and targets are tokens 1 … L, so "
+                    "every position is a real prediction; a window may span the end of one "
+                    "document and the start of the next, marked by the separator.",
                 ),
                 Option(
-                    "Model A is better: its loss per token is lower.",
+                    "Windows that never cross a document boundary, because the separator "
+                    "forces each document to start a new window of its own.",
                     False,
-                    "A tokenizer with shorter pieces makes each token easier to predict and "
-                    "the loss per token lower, without the model being any better per byte.",
+                    "The separator marks the boundary inside the stream; windows are cut at "
+                    "fixed lengths wherever the boundaries fall.",
                 ),
                 Option(
-                    "Compare perplexities, exp(loss), since they do not depend on the tokenizer.",
+                    "Shorter training time, as packed windows skip attention altogether.",
                     False,
-                    "Perplexity is just the exponential of the per-token loss, so it is per "
-                    "token too and inherits the same problem.",
+                    "Each window runs through the full model; packing only removes wasted "
+                    "padding positions.",
                 ),
                 Option(
-                    "Compare each model's loss with its unigram baseline in nats per token.",
+                    "Targets equal to the inputs, since the model learns to copy its window.",
                     False,
-                    "The baseline helps to read one model's number, but the two baselines are "
-                    "per token of different tokenizers and so not comparable either.",
+                    "Targets are the inputs shifted by one token: the model predicts the next "
+                    "token, not the current one.",
                 ),
-            ),
+            ],
         ),
         Question(
-            "A run is killed at step 130; its last checkpoint is from step 100. What does "
-            "calling `train_run` again with the same folder and settings do?",
-            _right_at(
-                0,
+            "During training one unusual batch produces a gradient with global norm 40. "
+            "gopherlite clips the global norm at 1.0, as Gopher did for its smaller models. "
+            "What does clipping do to this step?",
+            [
                 Option(
-                    "It restores model, optimizer and data position from step 100 and redoes "
-                    "steps 101 to 130 with the same batches.",
+                    "It skips the step, so the batch has no effect on the weights.",
+                    False,
+                    "Clipping never drops a step; it shrinks the gradient and applies it.",
+                ),
+                Option(
+                    "It caps every gradient entry at ±1, changing the update's direction.",
+                    False,
+                    "That is clipping by value. Global-norm clipping rescales the whole "
+                    "gradient, keeping its direction.",
+                ),
+                Option(
+                    "It scales the whole gradient by 1/40, so its norm is 1 and its "
+                    "direction is kept.",
                     True,
-                    "The checkpoint holds Adam's moments and the batch iterator's position as "
-                    "well as the weights, so the resumed run sees the same batches and ends "
-                    "identical to an uninterrupted one.",
+                    "All parameters' gradients are treated as one vector; if its norm exceeds "
+                    "the threshold it is scaled down to the threshold before Adam sees it. "
+                    "Gopher lowered the threshold to 0.25 for 7.1B and 280B for stability.",
                 ),
                 Option(
-                    "It starts again from step 0, because the run did not finish.",
+                    "It lowers the learning rate for the rest of the run, by a factor of 40, "
+                    "so that later steps are as small as this one.",
                     False,
-                    "`train` looks for the latest checkpoint in the folder first; only a folder "
-                    "without one starts from scratch.",
+                    "Clipping acts on one step's gradient; the learning-rate schedule is not "
+                    "touched.",
                 ),
                 Option(
-                    "It resumes at step 130 from the metrics file.",
+                    "Nothing, because Adam already normalises every update.",
                     False,
-                    "Metrics are a log, not a state: the weights after step 130 were never "
-                    "saved. The records past step 100 are dropped and written again.",
+                    "Adam divides by a running estimate of the gradient's size, which one "
+                    "spike does not fully cancel; Gopher clipped as well.",
                 ),
-                Option(
-                    "It restores the weights but restarts Adam from zero moments.",
-                    False,
-                    "That would change the run (Adam's first steps after a reset are large); "
-                    "the optimizer state is part of the checkpoint.",
-                ),
-            ),
+            ],
         ),
         Question(
-            "In the sampling playground you set temperature to 0.8 and top-p to 0.8, as "
-            "Gopher's dialogue agent did. What does top-p = 0.8 do?",
-            _right_at(
-                1,
+            "You plot gopherlite's learning rate over a run that follows Gopher's schedule "
+            "with a peak of 3e-3. Which shape should you see?",
+            [
                 Option(
-                    "Samples only from the smallest set of most likely tokens whose "
-                    "probabilities add up to at least 0.8, renormalised.",
+                    "A constant 3e-3 from the first step to the last.",
+                    False,
+                    "Gopher's schedule changes over the run: a warm-up, then a decay.",
+                ),
+                Option(
+                    "A linear rise from about 1e-7 to 3e-3, then a cosine fall to 3e-4.",
                     True,
-                    "Nucleus sampling (Holtzman et al. 2020) cuts off the long tail of unlikely "
-                    "tokens, where most incoherent continuations come from, while keeping "
-                    "variety when many tokens are plausible.",
+                    "Gopher warms up linearly from 1e-7 (over 1,500 steps at its scale) and "
+                    "then decays by a cosine to 10% of the peak; gopherlite shortens the "
+                    "warm-up for short runs and stretches the cosine over the run.",
                 ),
                 Option(
-                    "Keeps the 80% most frequent tokens of the vocabulary.",
+                    "A cosine fall from 3e-3 straight to zero, with no warm-up at all.",
                     False,
-                    "The cut depends on the model's distribution at each step, not on corpus "
-                    "frequencies: one step may keep 2 tokens, the next 200.",
+                    "Gopher's schedule starts with a warm-up and ends at 10% of the peak, "
+                    "not at zero.",
                 ),
                 Option(
-                    "Divides the logits by 0.8 before the softmax.",
+                    "A step schedule that halves the rate every time the held-out loss stops "
+                    "improving, down to a floor of 3e-4.",
                     False,
-                    "That is a temperature of 0.8; temperature reshapes the whole distribution, "
-                    "top-p truncates it.",
+                    "The schedule is fixed in advance by the step number; it never looks at "
+                    "the held-out loss.",
                 ),
                 Option(
-                    "Picks the most likely token 80% of the time and a random one otherwise.",
+                    "A linear rise to 3e-3 that stays there until the end.",
                     False,
-                    "That is an ε-greedy rule; top-p always samples, but from the nucleus only.",
+                    "The warm-up is followed by a cosine decay to a tenth of the peak, not a "
+                    "plateau.",
                 ),
-            ),
+            ],
         ),
         Question(
-            "Your three model sizes give held-out losses that fall on a straight line in a "
-            "log-log plot of loss against parameters. What may you conclude?",
-            _right_at(
-                3,
+            "A run is killed at step 130; its last checkpoint is from step 100. You call "
+            "`train_run` again with the same folder and settings. What happens, and how does "
+            "the result compare with a run that was never interrupted?",
+            [
                 Option(
-                    "Within this range and budget, loss falls roughly as a power of size; "
-                    "extrapolating far beyond it is a guess.",
+                    "It starts from step 0, since an interrupted run cannot be trusted.",
+                    False,
+                    "`train_run` looks for the latest checkpoint in the folder and resumes "
+                    "from it.",
+                ),
+                Option(
+                    "It resumes at 131 with the weights from step 100.",
+                    False,
+                    "Steps 101 to 130 were never saved; starting at 131 from the weights of "
+                    "step 100 would skip thirty updates.",
+                ),
+                Option(
+                    "It restores weights, Adam state and data position from 100 and ends "
+                    "identical to the uninterrupted run.",
                     True,
-                    "Three points fit many curves. Real scaling laws (Kaplan et al. 2020, "
-                    "Hoffmann et al. 2022) also hold data and compute fixed or optimal and "
-                    "flatten towards an irreducible loss c that a short range does not show.",
+                    "Steps 101 to 130 are redone on the very same batches, and the metric "
+                    "records written after the checkpoint are dropped, so the end state is "
+                    "the one an uninterrupted run reaches.",
                 ),
                 Option(
-                    "A 100× larger model will have the loss the line predicts.",
+                    "It resumes at 101 with fresh batches, so its result is close to but not "
+                    "the same as the uninterrupted run, as the data order differs.",
                     False,
-                    "At a fixed number of steps bigger models are under-trained, and the curve "
-                    "bends towards the irreducible loss: a straight line overshoots.",
+                    "The data position is part of the checkpoint, so the same batches follow; "
+                    "nothing about the order changes.",
                 ),
                 Option(
-                    "Model size is the only thing that matters for loss.",
+                    "It refuses to run, because the metrics file has records after 100.",
                     False,
-                    "Steps, data and the learning rate were held fixed here; Chinchilla showed "
-                    "that Gopher itself would have been better smaller and trained on more tokens.",
+                    "It drops those records and carries on; a crash between checkpoints is "
+                    "the case resuming exists for.",
                 ),
-                Option(
-                    "The exponent α is the same as Gopher's.",
-                    False,
-                    "An exponent measured on a few tiny models over a few hundred steps says "
-                    "little about 280B-parameter models trained on 300B tokens.",
-                ),
-            ),
+            ],
         ),
         Question(
-            "What separates Gopher's pre-training from fine-tuning?",
-            _right_at(
-                1,
+            "To save disk, a teammate's checkpoints keep only the model weights. After a crash "
+            "they resume from one. Compared with gopherlite's full checkpoint, what goes wrong?",
+            [
                 Option(
-                    "Pre-training learns next-token prediction on a huge general corpus "
-                    "(MassiveText); fine-tuning continues training on a small task-specific set.",
+                    "Nothing: the weights are the whole state of a training run.",
+                    False,
+                    "Adam's moments, the step count (which drives the schedule) and the data "
+                    "position are state too.",
+                ),
+                Option(
+                    "The model forgets what it learned, as the weights are reset.",
+                    False,
+                    "The weights are saved and restored; what is lost is everything else the "
+                    "run needs to continue.",
+                ),
+                Option(
+                    "The loss becomes NaN, because Adam divides by a zero second moment.",
+                    False,
+                    "Adam adds eps to the denominator and fresh moments start at zero by "
+                    "design; the run goes on, just not the same run.",
+                ),
+                Option(
+                    "Adam's moments restart, the schedule restarts, and the data repeats "
+                    "from the beginning.",
                     True,
-                    "Both minimise a loss by gradient descent; they differ in data and purpose. "
-                    "Gopher's evaluations are mostly without any fine-tuning, and the paper "
-                    "fine-tunes separately, e.g. for dialogue and toxicity experiments.",
+                    "Fresh moments make the first updates behave differently, a step counter "
+                    "at zero brings back the warm-up, and without the data position the run "
+                    "sees the first batches again.",
                 ),
                 Option(
-                    "Fine-tuning changes the architecture, pre-training only the weights.",
+                    "The tokenizer no longer matches the weights, since checkpoints hold the "
+                    "vocabulary and it would be retrained from scratch.",
                     False,
-                    "Fine-tuning usually keeps the architecture and updates the same weights "
-                    "(all of them, or a few added ones), starting from the pre-trained values.",
+                    "The run folder keeps the tokenizer next to the checkpoints; it is not "
+                    "part of the weights' checkpoint and is not retrained.",
                 ),
-                Option(
-                    "Pre-training needs labelled data; fine-tuning does not.",
-                    False,
-                    "It is the reverse: pre-training is self-supervised, the next token is the "
-                    "label, while fine-tuning usually uses curated or labelled examples.",
-                ),
-                Option(
-                    "They are the same thing at different learning rates.",
-                    False,
-                    "The learning rate is usually smaller when fine-tuning, but the defining "
-                    "difference is the data: general text against a target task.",
-                ),
-            ),
+            ],
         ),
         Question(
-            "Gopher answers many benchmarks 'few-shot'. What does that mean?",
-            _right_at(
-                0,
+            "Your tiny model reaches a held-out loss clearly below the unigram baseline, a "
+            "model that knows only how often each token occurs. What may you conclude?",
+            [
                 Option(
-                    "A few solved examples are placed in the prompt before the question; no "
-                    "weights change.",
+                    "The model writes fluent text, as it beats a frequency model.",
+                    False,
+                    "Beating word frequencies is a low bar; the chapter's model is still far "
+                    "from fluent.",
+                ),
+                Option(
+                    "It has learned something about context beyond token frequencies.",
                     True,
-                    "The model infers the task from the examples in its context (in-context "
-                    "learning, Brown et al. 2020). Only the input changes, which is why "
-                    "context length matters.",
+                    "The unigram model assigns every position the same distribution. Doing "
+                    "better means the model uses the preceding tokens, even if only a little; "
+                    "a model that did not beat it would have learned frequencies at most.",
                 ),
                 Option(
-                    "The model is fine-tuned for a few steps on the benchmark.",
+                    "The model is overfitting the training set.",
                     False,
-                    "That would be fine-tuning; few-shot evaluation keeps the weights frozen.",
+                    "The comparison is on held-out text; overfitting would show as training "
+                    "loss falling while held-out loss rises.",
                 ),
                 Option(
-                    "The model is given a few attempts and the best answer counts.",
+                    "The unigram baseline was computed wrongly, since any trained model must "
+                    "be far better than it from the first step onwards.",
                     False,
-                    "That is pass@k or best-of-n sampling, a different evaluation protocol.",
+                    "An untrained model is worse than the baseline; in smoke mode the model "
+                    "may not beat it at all. Beating it is evidence, not a given.",
                 ),
                 Option(
-                    "The benchmark has only a few questions.",
+                    "The model has memorised the held-out documents.",
                     False,
-                    "'Shots' are the worked examples in the prompt, not the size of the test set.",
+                    "It never trained on them; a lower held-out loss comes from patterns that "
+                    "carry over from the training text.",
                 ),
-            ),
+            ],
         ),
         Question(
-            "Gopher's paper analyses toxicity and bias (Sec. 5). Which finding does it report?",
-            _right_at(
-                2,
+            "In the sampling playground, greedy decoding (temperature 0) of your tiny model "
+            "soon repeats one phrase over and over. You then try temperature 1.0 with top-p "
+            "0.8. What does top-p = 0.8 do at each step?",
+            [
                 Option(
-                    "Larger models continue toxic prompts more toxically, tracking the prompt, "
-                    "while with non-toxic prompts toxicity stays low at every size.",
+                    "It keeps the 80% of the vocabulary with the highest probabilities.",
+                    False,
+                    "top-p counts probability mass, not tokens: 80% of a 4,096-piece "
+                    "vocabulary would keep thousands of unlikely tokens.",
+                ),
+                Option(
+                    "It divides the logits by 0.8, sharpening the distribution.",
+                    False,
+                    "That is temperature 0.8; top-p truncates the distribution instead of "
+                    "reshaping it.",
+                ),
+                Option(
+                    "It keeps the most likely tokens whose probabilities add up to 0.8, then "
+                    "renormalises and samples.",
                     True,
-                    "Scale makes the model a better imitator of its prompt, toxic ones "
-                    "included; the paper also finds distributional biases (e.g. gender and "
-                    "occupation) that scale alone does not remove.",
+                    "Nucleus sampling cuts off the long tail of unlikely tokens while keeping "
+                    "the randomness that breaks greedy loops. Gopher's dialogue agent sampled "
+                    "with nucleus p = 0.8, as reported by work that red-teamed it.",
                 ),
                 Option(
-                    "Filtering the training data removed bias, so it was not measured.",
+                    "It samples greedily 80% of the time and uniformly at random otherwise, "
+                    "which mixes the two decoding modes.",
                     False,
-                    "MassiveText was quality-filtered, but the paper measures bias and finds "
-                    "it: filtering reduces some harms and cannot remove all of them.",
+                    "That is not nucleus sampling; top-p samples from a truncated, "
+                    "renormalised distribution at every step.",
                 ),
                 Option(
-                    "Toxicity falls steadily as models grow, so scale solves it.",
+                    "It stops generation once the text's probability falls below 0.8.",
                     False,
-                    "The paper reports the opposite for toxic prompts; mitigation needs more "
-                    "than scale (data, fine-tuning, filtering at inference).",
+                    "top-p applies to the next-token distribution at every step; it is not a "
+                    "stopping rule.",
+                ),
+            ],
+        ),
+        Question(
+            "Three widths trained for the same 150 steps give held-out losses on a straight "
+            "line in a log-log plot of loss against non-embedding parameters. A teammate "
+            "wants to extrapolate the fitted exponent to Gopher's sizes. What is the flaw?",
+            [
+                Option(
+                    "None: three points on a line establish a power law.",
+                    False,
+                    "Three points also fit many gentle curves; and the budget, not only the "
+                    "model size, shaped these losses.",
                 ),
                 Option(
-                    "Bias only matters for models fine-tuned on dialogue.",
+                    "The fit should include embedding parameters, or it is meaningless.",
                     False,
-                    "Bias is already in the pre-trained model, learnt from its data; Gopher's "
-                    "paper measures it on the pre-trained models.",
+                    "Kaplan et al. fit against non-embedding parameters on purpose; that "
+                    "choice is not the flaw here.",
                 ),
-            ),
+                Option(
+                    "A fixed short budget leaves the largest model least trained, so the "
+                    "exponent belongs to this budget.",
+                    True,
+                    "At equal steps the big model has barely started, which flattens the "
+                    "line. The chapter's exponent (about 0.03) says more about 150 steps than "
+                    "about Gopher; compute-optimal runs grow data with parameters (chapter 10).",
+                ),
+                Option(
+                    "Kaplan's law has a constant term, and a fit without one is wrong, since "
+                    "every power law of loss must include an irreducible loss.",
+                    False,
+                    "Kaplan's L(N) = (N_c / N)^α has no constant term; the irreducible term "
+                    "belongs to Chinchilla's later fit.",
+                ),
+                Option(
+                    "Log-log plots exaggerate small differences in loss.",
+                    False,
+                    "A log scale compresses large values rather than inflating small ones; "
+                    "the problem is what the points measure, not how they are drawn.",
+                ),
+            ],
         ),
     ],
 )
