@@ -111,7 +111,19 @@ def test_every_chapter_quiz_loads_with_at_least_four_questions():
 
 
 # Chapters whose quizzes already follow the sample question's form (issue 16 brings the others).
-SAMPLE_FORM_QUIZZES = ("transformer", "scaling_laws", "evaluation", "data_curation")
+SAMPLE_FORM_QUIZZES = (
+    "welcome",
+    "data_curation",
+    "tokenization",
+    "transformer",
+    "relative_attention",
+    "rmsnorm",
+    "bfloat16_stochastic_rounding",
+    "mesh_sharding",
+    "train_a_tiny_gopher",
+    "evaluation",
+    "scaling_laws",
+)
 
 
 @pytest.mark.parametrize("name", SAMPLE_FORM_QUIZZES)
