@@ -139,13 +139,6 @@ QUIZ = Quiz(
                     "one of the two neighbours.",
                 ),
                 Option(
-                    "About a quarter of results are 1 + 2⁻⁷, the rest 1.0; the mean is x.",
-                    True,
-                    "A value covering a fraction f of the gap rounds up with probability f. "
-                    "Each result is a neighbour, but the expected value is exactly x: "
-                    "unbiased, with a spread of 2⁻⁷ · sqrt(f(1 − f)).",
-                ),
-                Option(
                     "Half of the results round up and half down, whatever x is.",
                     False,
                     "That would be biased for any x not exactly halfway; the probability of "
@@ -163,6 +156,13 @@ QUIZ = Quiz(
                     False,
                     "The results are bfloat16 numbers, and only the two neighbours lie in "
                     "that interval; uniform bits pick between them.",
+                ),
+                Option(
+                    "About a quarter of results are 1 + 2⁻⁷, the rest 1.0; the mean is x.",
+                    True,
+                    "A value covering a fraction f of the gap rounds up with probability f. "
+                    "Each result is a neighbour, but the expected value is exactly x: "
+                    "unbiased, with a spread of 2⁻⁷ · sqrt(f(1 − f)).",
                 ),
             ],
         ),
@@ -280,7 +280,7 @@ QUIZ = Quiz(
                 Option(
                     "2 bytes per parameter, as it is stored in bfloat16 on devices.",
                     False,
-                    "A bfloat16 copy would bring back the lost updates; the point of the "
+                    "A bfloat16 copy would lose the same small updates; the point of the "
                     "copy is its float32 precision.",
                 ),
             ],
@@ -295,15 +295,6 @@ QUIZ = Quiz(
                     False,
                     "The 0.05 bits per byte is this workbook's tiny run, and the paper says "
                     "stochastic rounding did not fully recover float32 training.",
-                ),
-                Option(
-                    "Paper: stochastic rounding fell short of float32 and a float32 copy did "
-                    "not. Workbook: round-to-nearest fell behind.",
-                    True,
-                    "Gopher used stochastic rounding for 7.1B and 280B and reports it did not "
-                    "fully match float32, while bfloat16 weights with a float32 copy in the "
-                    "optimizer state did. How much worse round-to-nearest is, is our "
-                    "measurement, not the paper's.",
                 ),
                 Option(
                     "Paper and workbook agree that every bfloat16 policy matches float32.",
@@ -323,6 +314,15 @@ QUIZ = Quiz(
                     False,
                     "In our runs bf16_sr ended within about 0.0002 bits per byte of float32; "
                     "the paper describes a gap that our tiny run is too noisy to resolve.",
+                ),
+                Option(
+                    "Paper: stochastic rounding fell short of float32 and a float32 copy did "
+                    "not. Workbook: round-to-nearest fell behind.",
+                    True,
+                    "Gopher used stochastic rounding for 7.1B and 280B and reports it did not "
+                    "fully match float32, while bfloat16 weights with a float32 copy in the "
+                    "optimizer state did. How much worse round-to-nearest is, is our "
+                    "measurement, not the paper's.",
                 ),
             ],
         ),

@@ -67,14 +67,6 @@ QUIZ = Quiz(
                     "do not grow with the number of replicas.",
                 ),
                 Option(
-                    "Every device still holds all parameters and gradients, about 1 TiB of "
-                    "bfloat16 for 280B.",
-                    True,
-                    "`zero` divides only the Adam moments. Full bfloat16 weights and "
-                    "gradients are 4 bytes per parameter on every device, far over 16 GiB; "
-                    "only splitting the parameters (fsdp, tensor) brings that down.",
-                ),
-                Option(
                     "The explorer caps data parallelism at one TPUv3 pod of 1,024 chips, so "
                     "replicas beyond that are ignored in its estimate.",
                     False,
@@ -86,6 +78,14 @@ QUIZ = Quiz(
                     False,
                     "A reduce-scatter plus an all-gather moves about as much data as one "
                     "all-reduce, and communication volume is not memory.",
+                ),
+                Option(
+                    "Every device still holds all parameters and gradients, about 1 TiB of "
+                    "bfloat16 for 280B.",
+                    True,
+                    "`zero` divides only the Adam moments. Full bfloat16 weights and "
+                    "gradients are 4 bytes per parameter on every device, far over 16 GiB; "
+                    "only splitting the parameters (fsdp, tensor) brings that down.",
                 ),
             ],
         ),
@@ -131,7 +131,7 @@ QUIZ = Quiz(
         ),
         Question(
             "On 16 TPUv3 cores, Gopher 1.4B with `fsdp` (16-way) divides weights, gradients "
-            "and optimizer state by 16, yet still does not fit; `tensor` and `2d` come closer. "
+            "and optimizer state by 16, yet still does not fit, while `tensor` and `2d` do. "
             "What is `fsdp` failing to shrink?",
             [
                 Option(
@@ -219,14 +219,6 @@ QUIZ = Quiz(
                     "too slow for the frequent collectives of model parallelism.",
                 ),
                 Option(
-                    "Model parallelism all-reduces activations in every block, which needs the "
-                    "fast links inside a pod.",
-                    True,
-                    "Within a pod those collectives cost Gopher about 10% overhead. Pipelining "
-                    "only passes activations between stages, little enough for the slower "
-                    "network between pods.",
-                ),
-                Option(
                     "TPUv3 pods cannot run data parallelism across pods, so another method was "
                     "required for any training beyond a single pod.",
                     False,
@@ -244,6 +236,14 @@ QUIZ = Quiz(
                     False,
                     "The paper explains the split by communication cost, not by a limit of "
                     "Haiku or JAX.",
+                ),
+                Option(
+                    "Model parallelism all-reduces activations in every block, which needs the "
+                    "fast links inside a pod.",
+                    True,
+                    "Within a pod those collectives cost Gopher about 10% overhead. Pipelining "
+                    "only passes activations between stages, little enough for the slower "
+                    "network between pods.",
                 ),
             ],
         ),

@@ -105,13 +105,6 @@ QUIZ = Quiz(
                     "does not depend on how far back the key is.",
                 ),
                 Option(
-                    "(d), the global position bias v · W_kR R_{i−j}.",
-                    True,
-                    "(d) depends on the distance alone, constant along each diagonal, so a "
-                    "large value at i − j = 1 draws the bright line just below the diagonal "
-                    "for any content. (b) can add a content-dependent preference on top.",
-                ),
-                Option(
                     "None of them: distance preferences need an absolute position table, so a "
                     "relative model must learn them from content alone.",
                     False,
@@ -123,6 +116,13 @@ QUIZ = Quiz(
                     False,
                     "The softmax does see the sum, but only the terms containing R_{i−j} "
                     "know the distance, and only (d) is independent of the query's content.",
+                ),
+                Option(
+                    "(d), the global position bias v · W_kR R_{i−j}.",
+                    True,
+                    "(d) depends on the distance alone, constant along each diagonal, so a "
+                    "large value at i − j = 1 draws the bright line just below the diagonal "
+                    "for any content. (b) can add a content-dependent preference on top.",
                 ),
             ],
         ),
@@ -216,12 +216,6 @@ QUIZ = Quiz(
                     "keys stay visible.",
                 ),
                 Option(
-                    "Same position terms for both; they differ only by their content.",
-                    True,
-                    "Both distances are set to 64 before R is computed, so (b) and (d) are "
-                    "equal for the two keys. Content terms (a) and (c) still tell them apart.",
-                ),
-                Option(
                     "It sees their true distances, as the clamp only applies to training.",
                     False,
                     "The clamp is part of how scores are computed, at training and at "
@@ -238,6 +232,12 @@ QUIZ = Quiz(
                     False,
                     "There are no extra heads: clamping only changes which row of R each "
                     "pair uses.",
+                ),
+                Option(
+                    "Same position terms for both; they differ only by their content.",
+                    True,
+                    "Both distances are set to 64 before R is computed, so (b) and (d) are "
+                    "equal for the two keys. Content terms (a) and (c) still tell them apart.",
                 ),
             ],
         ),

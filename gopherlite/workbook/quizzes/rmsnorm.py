@@ -139,13 +139,6 @@ QUIZ = Quiz(
                     "Float32 reaches about 1e-38; 0.001 is nowhere near its limits.",
                 ),
                 Option(
-                    "eps = 1e-5 is no longer small next to the mean square.",
-                    True,
-                    "The norms divide by sqrt(mean square + eps). Once the mean square is "
-                    "about eps or less, the denominator stops shrinking with the input, so "
-                    "the output shrinks: the invariance holds only well above sqrt(eps).",
-                ),
-                Option(
                     "The explorer switches to a learned gain below some input scale, and the "
                     "gain is initialised to zero.",
                     False,
@@ -163,6 +156,13 @@ QUIZ = Quiz(
                     False,
                     "RMSNorm never subtracts a mean; both norms shrink for the same reason, "
                     "the eps in their denominators.",
+                ),
+                Option(
+                    "eps = 1e-5 is no longer small next to the mean square.",
+                    True,
+                    "The norms divide by sqrt(mean square + eps). Once the mean square is "
+                    "about eps or less, the denominator stops shrinking with the input, so "
+                    "the output shrinks: the invariance holds only well above sqrt(eps).",
                 ),
             ],
         ),

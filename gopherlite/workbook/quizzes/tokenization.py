@@ -37,7 +37,7 @@ QUIZ = Quiz(
                     "They are normalised to the nearest ASCII letters before tokenizing.",
                     False,
                     "No normalisation rule turns Chinese characters or emoji into ASCII; "
-                    "NFKC only maps compatibility forms such as `ﬁ` or `①`.",
+                    "NFKC maps compatibility forms such as `ﬁ` or `①`, it does not transliterate.",
                 ),
                 Option(
                     "They are encoded as one shared piece per script, so all Chinese "
@@ -140,18 +140,11 @@ QUIZ = Quiz(
                     "one before, so 32k to 128k gains less than 4k to 32k did.",
                 ),
                 Option(
-                    "Gains shrink with each doubling, while every piece costs an embedding row "
-                    "and rare pieces see little data.",
-                    True,
-                    "Each piece adds d_model parameters and output-layer FLOPs, and the "
-                    "rarest pieces occur too seldom to train their rows well: diminishing "
-                    "returns against a cost that grows with the vocabulary.",
-                ),
-                Option(
                     "Compression will fall, because long pieces are harder to match.",
                     False,
                     "A BPE vocabulary only adds pieces on top of the old ones, and the "
-                    "segmenter can always use them; bytes per token does not fall.",
+                    "segmenter can always use them; the sweep shows compression rising at "
+                    "every size.",
                 ),
                 Option(
                     "The vocabulary size changes the attention layers, which is the real cost.",
@@ -166,11 +159,19 @@ QUIZ = Quiz(
                     "There is no such cap; SentencePiece trains the size it is asked for, "
                     "as the sweep's 512 to 32,000 pieces show.",
                 ),
+                Option(
+                    "Gains shrink with each doubling, while every piece costs an embedding row "
+                    "and rare pieces see little data.",
+                    True,
+                    "Each piece adds d_model parameters and output-layer FLOPs, and the "
+                    "rarest pieces occur too seldom to train their rows well: diminishing "
+                    "returns against a cost that grows with the vocabulary.",
+                ),
             ],
         ),
         Question(
             "A 32,000-piece embedding is 38% of the 44M model's parameters but 0.2% of "
-            "Gopher 280B's. You must pick a vocabulary for gopherlite's tiny model, a few "
+            "Gopher 280B's. You must pick a vocabulary for gopherlite's tiny model, 4 "
             "layers of width 128. Which choice follows from the chapter?",
             [
                 Option(
@@ -256,13 +257,6 @@ QUIZ = Quiz(
                     "Lowercasing is case folding, a separate rule (`nfkc_cf`); NFKC keeps case.",
                 ),
                 Option(
-                    "It maps compatibility forms to plain ones, so `x²` becomes `x2`.",
-                    True,
-                    "Superscripts, subscripts and similar symbols collapse into ordinary "
-                    "characters, so the model cannot tell x² from x2 or H₂O's subscript from "
-                    "a digit.",
-                ),
-                Option(
                     "It strips accents, so `é` becomes `e` in chemical names.",
                     False,
                     "NFKC composes a letter and a combining accent into one character; it "
@@ -280,6 +274,13 @@ QUIZ = Quiz(
                     False,
                     "Byte pieces come from byte fallback during segmentation, after "
                     "normalisation and independent of it.",
+                ),
+                Option(
+                    "It maps compatibility forms to plain ones, so `x²` becomes `x2`.",
+                    True,
+                    "Superscripts, subscripts and similar symbols collapse into ordinary "
+                    "characters, so the model cannot tell x² from x2 or H₂O's subscript from "
+                    "a digit.",
                 ),
             ],
         ),

@@ -144,14 +144,6 @@ QUIZ = Quiz(
                     "step 100 would skip thirty updates.",
                 ),
                 Option(
-                    "It restores weights, Adam state and data position from 100 and ends "
-                    "identical to the uninterrupted run.",
-                    True,
-                    "Steps 101 to 130 are redone on the very same batches, and the metric "
-                    "records written after the checkpoint are dropped, so the end state is "
-                    "the one an uninterrupted run reaches.",
-                ),
-                Option(
                     "It resumes at 101 with fresh batches, so its result is close to but not "
                     "the same as the uninterrupted run, as the data order differs.",
                     False,
@@ -163,6 +155,14 @@ QUIZ = Quiz(
                     False,
                     "It drops those records and carries on; a crash between checkpoints is "
                     "the case resuming exists for.",
+                ),
+                Option(
+                    "It restores weights, Adam state and data position from 100 and ends "
+                    "identical to the uninterrupted run.",
+                    True,
+                    "Steps 101 to 130 are redone on the very same batches, and the metric "
+                    "records written after the checkpoint are dropped, so the end state is "
+                    "the one an uninterrupted run reaches.",
                 ),
             ],
         ),
@@ -301,14 +301,6 @@ QUIZ = Quiz(
                     "choice is not the flaw here.",
                 ),
                 Option(
-                    "A fixed short budget leaves the largest model least trained, so the "
-                    "exponent belongs to this budget.",
-                    True,
-                    "At equal steps the big model has barely started, which flattens the "
-                    "line. The chapter's exponent (about 0.03) says more about 150 steps than "
-                    "about Gopher; compute-optimal runs grow data with parameters (chapter 10).",
-                ),
-                Option(
                     "Kaplan's law has a constant term, and a fit without one is wrong, since "
                     "every power law of loss must include an irreducible loss.",
                     False,
@@ -320,6 +312,14 @@ QUIZ = Quiz(
                     False,
                     "A log scale compresses large values rather than inflating small ones; "
                     "the problem is what the points measure, not how they are drawn.",
+                ),
+                Option(
+                    "A fixed short budget leaves the largest model least trained, so the "
+                    "exponent belongs to this budget.",
+                    True,
+                    "At equal steps the big model has barely started, which flattens the "
+                    "line. The chapter's exponent (about 0.03) says more about 150 steps than "
+                    "about Gopher; compute-optimal runs grow data with parameters (chapter 10).",
                 ),
             ],
         ),

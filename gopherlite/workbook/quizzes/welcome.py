@@ -62,13 +62,6 @@ QUIZ = Quiz(
                     "larger; W_kR is part of the count that matches Table 1.",
                 ),
                 Option(
-                    "They counted a separate output matrix; only tied embeddings match.",
-                    True,
-                    "A second 32,000 × d_model matrix adds 16.4M at d_model 512 and 24.6M at "
-                    "768, exactly the gap. The paper does not say it ties its embeddings; the "
-                    "workbook infers it from this match, and says so.",
-                ),
-                Option(
                     "They used a 4× feed-forward, while Gopher's feed-forward is 2× wide.",
                     False,
                     "Gopher's feed-forward is 4 × d_model in every model (Table 1 caption), so "
@@ -86,6 +79,13 @@ QUIZ = Quiz(
                     False,
                     "The paper's labels round the real counts (43.6M to 44M, 116.6M to 117M); "
                     "they do not hide a 16M or 24M difference.",
+                ),
+                Option(
+                    "They counted a separate output matrix; only tied embeddings match.",
+                    True,
+                    "A second 32,000 × d_model matrix adds 16.4M at d_model 512 and 24.6M at "
+                    "768, exactly the gap. The paper does not say it ties its embeddings; the "
+                    "workbook infers it from this match, and says so.",
                 ),
             ],
         ),
@@ -220,12 +220,6 @@ QUIZ = Quiz(
                     "step itself.",
                 ),
                 Option(
-                    "About 160 cores, as a lower bound before gradients and activations.",
-                    True,
-                    "2.5 TiB / 16 GiB ≈ 160. That only counts the state; gradients and "
-                    "activations need room too, and Gopher trained on many more chips.",
-                ),
-                Option(
                     "About 16 cores, since bfloat16 halves the memory of every number.",
                     False,
                     "The 2.5 TiB already uses bfloat16 weights; the float32 Adam moments are "
@@ -243,6 +237,12 @@ QUIZ = Quiz(
                     False,
                     "Rematerialisation recomputes activations instead of storing them; it "
                     "does nothing for the weights and Adam state.",
+                ),
+                Option(
+                    "About 160 cores, as a lower bound before gradients and activations.",
+                    True,
+                    "2.5 TiB / 16 GiB ≈ 160. That only counts the state; gradients and "
+                    "activations need room too, and Gopher trained on many more chips.",
                 ),
             ],
         ),
