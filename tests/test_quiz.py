@@ -110,20 +110,14 @@ def test_every_chapter_quiz_loads_with_at_least_four_questions():
         assert len(answers) > 1, f"{name}: the right answer is always option {answers.pop()}"
 
 
-# Chapters whose quizzes already follow the sample question's form (issue 16 brings the others).
-SAMPLE_FORM_QUIZZES = (
-    "welcome",
-    "data_curation",
-    "tokenization",
-    "transformer",
-    "relative_attention",
-    "rmsnorm",
-    "bfloat16_stochastic_rounding",
-    "mesh_sharding",
-    "train_a_tiny_gopher",
-    "evaluation",
-    "scaling_laws",
+# Every chapter's quiz follows the sample question's form; a new quiz module is picked up here.
+SAMPLE_FORM_QUIZZES = tuple(
+    sorted(m.name for m in pkgutil.iter_modules(gopherlite.workbook.quizzes.__path__))
 )
+
+
+def test_every_chapter_has_a_sample_form_quiz():
+    assert len(SAMPLE_FORM_QUIZZES) == 11 and "evaluation" in SAMPLE_FORM_QUIZZES
 
 
 @pytest.mark.parametrize("name", SAMPLE_FORM_QUIZZES)
