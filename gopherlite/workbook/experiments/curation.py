@@ -135,7 +135,8 @@ def near_copy(text: str, rng: random.Random, every: int = 400) -> str:
 
     Returns:
       The edited copy: for a long document its 13-gram Jaccard similarity with the original
-      stays far above Gopher's 0.8 (each replaced word breaks at most 13 shingles).
+      stays far above the 0.8 threshold (RETRO's; Gopher's own is unverified), since each
+      replaced word breaks at most 13 shingles.
     """
     tokens = text.split(" ")
     for _ in range(max(1, len(tokens) // every)):
