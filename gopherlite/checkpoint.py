@@ -104,13 +104,7 @@ class Checkpointer:
         Returns:
           The metadata dict.
         """
-        step = self._resolve(step)
-        try:
-            result = self._manager.restore(
-                step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())
-            )
-        except Exception as err:  # Orbax raises many types for damaged files
-            raise self._damaged(step, err) from err
+        result = self._read(step, ocp.args.Composite(meta=ocp.args.JsonRestore()))
         return dict(result.meta)
 
     def restore(self, abstract_state: Any, step: int | None = None) -> tuple[Any, dict[str, Any]]:
@@ -124,18 +118,35 @@ class Checkpointer:
         Returns:
           ``(state, meta)``.
         """
-        step = self._resolve(step)
         target = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
-        try:
-            result = self._manager.restore(
-                step,
-                args=ocp.args.Composite(
-                    state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore()
-                ),
-            )
-        except Exception as err:  # Orbax raises many types for damaged files
-            raise self._damaged(step, err) from err
+        args = ocp.args.Composite(
+            state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore()
+        )
+        result = self._read(step, args)
         return result.state, dict(result.meta)
+
+    def _read(self, step: int | None, args: ocp.args.Composite, attempts: int = 3) -> Any:
+        """Restore ``args`` from a step; the latest one is re-resolved if it vanishes mid-read.
+
+        A reader (``eval``, ``sample``) may run while a trainer writes to the same folder and
+        deletes all but its newest ``keep`` checkpoints; the step being read can then disappear
+        under the reader. That is not damage: for the latest step the read is retried on the
+        new latest, and for a named step the error says what happened.
+        """
+        for attempt in range(attempts):
+            resolved = self._resolve(step)
+            try:
+                return self._manager.restore(resolved, args=args)
+            except Exception as err:  # Orbax raises many types for damaged files
+                if resolved in self.all_steps():
+                    raise self._damaged(resolved, err) from err
+                if step is not None or attempt == attempts - 1:
+                    raise CheckpointError(
+                        f"Checkpoint step {resolved} in {self.directory} was deleted while it "
+                        "was being read (a trainer running on this folder keeps only its "
+                        f"newest checkpoints); read again, or pass one of {self.all_steps()}."
+                    ) from err
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         """Finish pending work and release Orbax's resources."""

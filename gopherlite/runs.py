@@ -207,7 +207,9 @@ def load_run(out_dir: str | pathlib.Path, step: int | None = None) -> LoadedRun:
     graphdef, abstract_state = nnx.split(
         nnx.eval_shape(lambda: build_model_and_optimizer(model_config, train_config))
     )
-    state, meta = checkpointer.restore(abstract_state, step=meta["step"])
+    # step (None: the latest) is resolved again: a trainer on this folder may have replaced the
+    # checkpoint the metadata came from; the configs of one run are the same at every step.
+    state, meta = checkpointer.restore(abstract_state, step=step)
     checkpointer.close()
     model, _ = nnx.merge(graphdef, state)
     return LoadedRun(model=model, tokenizer=tokenizer, meta=meta)

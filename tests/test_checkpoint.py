@@ -97,3 +97,35 @@ def test_a_background_save_writes_the_state_of_its_step_though_the_next_steps_do
     assert len(restored) == len(saved)
     for want, got in zip(saved, restored, strict=True):
         np.testing.assert_array_equal(np.asarray(got), want)
+
+
+def _reader_racing_a_trainer(folder):
+    """Steps 1 and 2 saved (keep 2), and a reader whose first read of a step lets the trainer
+    save steps 3 and 4 first, so that keep-N deletes 1 and 2 under it."""
+    writer = Checkpointer(folder, keep=2)
+    writer.save(1, _state(1), {"step": 1})
+    writer.save(2, _state(2), {"step": 2})
+    reader = Checkpointer(folder, keep=2)
+    real_restore, calls = reader._manager.restore, []
+
+    def restore(step, args):
+        if not calls:
+            writer.save(3, _state(3), {"step": 3})
+            writer.save(4, _state(4), {"step": 4})
+        calls.append(step)
+        return real_restore(step, args=args)
+
+    reader._manager.restore = restore
+    return reader, calls
+
+
+def test_a_step_deleted_by_a_trainer_while_it_is_read_is_not_called_damaged(tmp_path):
+    reader, calls = _reader_racing_a_trainer(tmp_path / "latest")
+    state, meta = reader.restore(_state(0))  # the latest: read again from the new latest
+    assert calls == [2, 4] and meta == {"step": 4}
+    np.testing.assert_array_equal(np.asarray(state["w"]), np.asarray(_state(4)["w"]))
+
+    reader, calls = _reader_racing_a_trainer(tmp_path / "named")
+    with pytest.raises(CheckpointError, match=r"step 2 .*was deleted while it was being read"):
+        reader.restore(_state(0), step=2)  # a named step is not swapped for another
+    assert calls == [2]
