@@ -133,7 +133,7 @@ class Checkpointer:
         under the reader. That is not damage: for the latest step the read is retried on the
         new latest, and for a named step the error says what happened.
         """
-        for attempt in range(attempts):
+        for attempt in range(attempts):  # the last attempt returns or raises
             resolved = self._resolve(step)
             try:
                 return self._manager.restore(resolved, args=args)
@@ -146,7 +146,7 @@ class Checkpointer:
                         "was being read (a trainer running on this folder keeps only its "
                         f"newest checkpoints); read again, or pass one of {self.all_steps()}."
                     ) from err
-        raise AssertionError("unreachable")
+        raise CheckpointError(f"No readable checkpoint in {self.directory}.")  # attempts < 1
 
     def close(self) -> None:
         """Finish pending work and release Orbax's resources."""

@@ -341,13 +341,15 @@ def evaluate_by_source(
     groups: dict[str, list[Document]] = {}
     for document in documents:
         groups.setdefault(source(document.name), []).append(document)
+    vocab_size = model.config.vocab_size
+    train_counts = None if train_windows is None else token_counts(train_windows, vocab_size)
     results = {}
     for name in sorted(groups):
         windows = pack_documents(tokenizer, groups[name], window)
         baseline = (
             None
-            if train_windows is None
-            else unigram_bits_per_byte(train_windows, windows, model.config.vocab_size)
+            if train_counts is None
+            else unigram_bits_per_byte(train_counts, windows, vocab_size)
         )
         results[name] = evaluate(model, windows, batch_size=batch_size, unigram_bpb=baseline)
     return results
