@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: lab test install lint format test-unit test-notebooks test-browser constraints clean
+.PHONY: lab test install lint format test-unit test-notebooks test-browser constraints colab clean
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "gopherlite needs Python 3.11+, found " + sys.version'
@@ -55,6 +55,10 @@ test-browser: install
 
 constraints: install
 	$(PY) -m pip freeze --exclude-editable | grep -v '^gopherlite' > constraints.txt
+
+# Point every chapter's Colab badge and install cell at your fork: make colab REPO=owner/name
+colab: install
+	$(PY) -m gopherlite.workbook.colab "$(REPO)" --branch "$(or $(BRANCH),main)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
