@@ -47,6 +47,12 @@ class ModelConfig:
         them with one ``lax.scan`` (one traced block, so compile time does not grow with
         depth), instead of one Python-unrolled block per layer. The two store parameters
         differently, so a checkpoint restores only into a model with the same setting.
+      blockwise_from: Full passes (training, evaluation) over at least this many positions
+        compute attention tile by tile with an online softmax (`gopherlite.nn.blockwise`), so
+        no ``[L, L]`` score array exists; None keeps the dense layer at every length. The
+        result is the same either way (float64 tests); only memory and speed differ.
+      attention_block: Tile size of blockwise attention; the length must be a multiple of it
+        (shorter or indivisible lengths fall back to the dense layer).
 
     How to train a model (Table 1's learning rate and batch included) is not part of its shape:
     see `TRAINING_DEFAULTS` and `gopherlite.train.TrainConfig`.
@@ -68,6 +74,8 @@ class ModelConfig:
     param_dtype: str = "float32"
     remat: bool = False
     scan_layers: bool = False
+    blockwise_from: int | None = None
+    attention_block: int = 128
 
     def __post_init__(self) -> None:
         if self.d_ff is None:
@@ -95,6 +103,18 @@ class ModelConfig:
         ):
             raise ValueError(
                 f"ModelConfig.clamp_len must be None or a positive integer, got {self.clamp_len!r}."
+            )
+        if self.blockwise_from is not None and (
+            not isinstance(self.blockwise_from, int) or self.blockwise_from <= 0
+        ):
+            raise ValueError(
+                "ModelConfig.blockwise_from must be None or a positive length, got "
+                f"{self.blockwise_from!r}."
+            )
+        if not isinstance(self.attention_block, int) or self.attention_block <= 0:
+            raise ValueError(
+                f"ModelConfig.attention_block must be a positive integer, got "
+                f"{self.attention_block!r}."
             )
         if self.position == "relative" and self.d_model % 2:
             raise ValueError(

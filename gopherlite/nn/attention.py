@@ -24,6 +24,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from gopherlite.config import ModelConfig
+from gopherlite.nn.blockwise import blockwise_attention
 from gopherlite.nn.init import dtype_of, logical, normal_init
 from gopherlite.nn.positions import clamp_distances, rel_shift, sinusoids
 from gopherlite.sharding import constrain
@@ -63,6 +64,7 @@ class Attention(nnx.Module):
         D, H, K = config.d_model, config.n_heads, config.d_head
         self.relative = config.position == "relative"
         self.clamp_len = config.clamp_len
+        self.blockwise_from, self.block = config.blockwise_from, config.attention_block
         self.d_model, self.n_heads, self.d_head = D, H, K
         self.dtype = dtype_of(config.dtype)
         param_dtype = dtype_of(config.param_dtype)
@@ -146,6 +148,8 @@ class Attention(nnx.Module):
             v_BxCxHxK = jax.lax.dynamic_update_slice(cache.v_BxCxHxK, v_BxQxHxK, start)
             new_cache = KVCache(k_BxCxHxK, v_BxCxHxK, cache.r_CxHxK, offset + Q)
         C = k_BxCxHxK.shape[1]
+        if cache is None and self.uses_blockwise(Q):
+            return self.out(self._blockwise(q_BxQxHxK, k_BxQxHxK, v_BxQxHxK)), None
 
         if self.relative:
             # Column c of the distance-indexed table holds distance (offset + Q − 1) − c.
@@ -166,6 +170,28 @@ class Attention(nnx.Module):
         probs_BxHxQxC = jax.nn.softmax(scores_BxHxQxC, axis=-1).astype(self.dtype)
         out_BxQxHxK = jnp.einsum("BHQC,BCHK->BQHK", probs_BxHxQxC, v_BxCxHxK)
         return self.out(out_BxQxHxK), new_cache
+
+    def uses_blockwise(self, length: int) -> bool:
+        """Whether a full pass over ``length`` positions runs tile by tile (see config)."""
+        return (
+            self.blockwise_from is not None
+            and length >= self.blockwise_from
+            and length % self.block == 0
+        )
+
+    def _blockwise(
+        self, q_BxLxHxK: jax.Array, k_BxLxHxK: jax.Array, v_BxLxHxK: jax.Array
+    ) -> jax.Array:
+        """The same attention as the dense path, over key tiles (`gopherlite.nn.blockwise`)."""
+        if not self.relative:
+            return blockwise_attention(q_BxLxHxK, None, k_BxLxHxK, v_BxLxHxK, None, self.block)
+        L = q_BxLxHxK.shape[1]
+        qu_BxLxHxK = q_BxLxHxK + self.u[...].astype(q_BxLxHxK.dtype)[None, None]
+        qv_BxLxHxK = q_BxLxHxK + self.v[...].astype(q_BxLxHxK.dtype)[None, None]
+        r_LxHxK = self.relative_keys(jnp.arange(L))  # distances 0 … L−1, clamped
+        return blockwise_attention(
+            qu_BxLxHxK, qv_BxLxHxK, k_BxLxHxK, v_BxLxHxK, r_LxHxK, self.block
+        )
 
     def _relative_scores(
         self, q_BxQxHxK: jax.Array, k_BxCxHxK: jax.Array, r_CxHxK: jax.Array
