@@ -1,5 +1,7 @@
-"""Chapter 02's measurements: a vocabulary sweep and SentencePiece's normalisation rules.
+"""Chapter 02's measurements: BPE merges, a vocabulary sweep and SentencePiece's normalisation.
 
+* :func:`sentencepiece_merges`: the merged pieces of a trained BPE tokenizer in the order
+  SentencePiece learned them, to check the chapter's by-hand merge loop against.
 * :func:`sweep_vocab_sizes`: train one tokenizer per vocabulary size and measure training time
   and held-out bytes per token (`gopherlite.data.tokenizer.Tokenizer.stats`).
 * :func:`normalize`: what one of SentencePiece's normalisation rules (NFKC and friends) does to
@@ -102,3 +104,43 @@ def normalize(text: str, name: str) -> tuple[str, list[tuple[str, str]]]:
     if offsets[len(normalized)] < len(text):
         segments.append((text[offsets[len(normalized)] :], ""))  # removed trailing text
     return normalized, segments
+
+
+def sentencepiece_merges(tokenizer: Tokenizer) -> list[tuple[str, float]]:
+    """The merged pieces of a BPE tokenizer, in the order SentencePiece's trainer made them.
+
+    SentencePiece's BPE trainer stores its k-th merge (counting from 0) with score ``-k``, then
+    appends the single characters, their scores continuing downwards. The reserved pieces
+    (special, user-defined and byte pieces) come before all of them. This reads that layout
+    back and checks it.
+
+    Args:
+      tokenizer: A tokenizer trained with ``model_type="bpe"``.
+
+    Returns:
+      ``(piece, score)`` for every merge, first merge first; spaces appear as ``▁``.
+
+    Raises:
+      ValueError: the pieces after the byte pieces are not merges followed by single
+        characters with scores 0, -1, -2, ... (e.g. a unigram model).
+    """
+    processor = spm.SentencePieceProcessor()
+    processor.LoadFromSerializedProto(tokenizer.to_bytes())
+    byte_ids = [i for i in range(processor.get_piece_size()) if processor.is_byte(i)]
+    start = byte_ids[-1] + 1 if byte_ids else 0
+    learned = [
+        (processor.id_to_piece(i), processor.get_score(i))
+        for i in range(start, processor.get_piece_size())
+        if not (processor.is_control(i) or processor.is_unknown(i) or processor.is_unused(i))
+    ]
+    num_merges = next((k for k, (piece, _) in enumerate(learned) if len(piece) == 1), None)
+    if (
+        num_merges is None
+        or any(len(piece) != 1 for piece, _ in learned[num_merges:])
+        or [score for _, score in learned] != [-float(k) for k in range(len(learned))]
+    ):
+        raise ValueError(
+            "Not a SentencePiece BPE vocabulary: expected merged pieces scored 0, -1, -2, ... "
+            "followed by single characters. Train the tokenizer with model_type='bpe'."
+        )
+    return learned[:num_merges]
