@@ -54,7 +54,13 @@ def test_bench_quick_writes_every_section(tmp_path, capsys):
     assert len(results["targets"]) == 3
     assert all(isinstance(t["reached"], bool) for t in results["targets"])
 
-    for section in ("peak_flops", "training", "architecture", "scan", "decoding", "tokenizer"):
+    long = results["long_context"]
+    assert [r["seq_len"] for r in long] == [128, 256]
+    # XLA's own accounting, not a timing: the tiled step needs less scratch than the dense one.
+    assert all(r["blockwise_temp_mb"] < r["dense_temp_mb"] for r in long)
+
+    sections = ("peak_flops", "training", "architecture", "scan", "decoding", "tokenizer")
+    for section in (*sections, "long_context"):
         numbers = _numbers(results[section])
         assert numbers, section
         assert all(math.isfinite(x) and x > 0 for x in numbers), section
@@ -63,7 +69,7 @@ def test_bench_quick_writes_every_section(tmp_path, capsys):
     for heading in (
         "matmul peak", "training", "relative attention", "checkpoint every 2", "scan over layers",
         "decoding",
-        "tokenizer",
+        "tokenizer", "long context",
     ):  # fmt: skip
         assert heading in table
 

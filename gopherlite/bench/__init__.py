@@ -14,7 +14,9 @@ each ended by `jax.block_until_ready`):
    background (`checkpointing.checkpoint_costs`);
 5. decoding tokens/s with the KV cache (`generate`) against recomputing the whole forward pass
    for every new token (`generate_uncached`);
-6. SentencePiece training time and encoding throughput on the embedded corpus.
+6. SentencePiece training time and encoding throughput on the embedded corpus;
+7. long contexts: XLA's memory analysis and the step time of the tiny fp32 train step at
+   512, 1,024 and 2,048 tokens with dense and with blockwise attention (`long_context`).
 
 `format_table` renders the results with the targets each is measured against. The command
 ``python -m gopherlite bench`` and ``benchmarks/bench.py`` both call these functions; the
@@ -34,6 +36,7 @@ import jax
 
 from gopherlite.bench.checkpointing import checkpoint_costs
 from gopherlite.bench.decoding import decoding_speed, tokenizer_speed
+from gopherlite.bench.long_context import long_context_costs
 from gopherlite.bench.report import (
     TARGET_DECODE_SPEEDUP,
     TARGET_RELATIVE_RATIO,
@@ -64,6 +67,7 @@ __all__ = [
     "decoding_speed",
     "format_table",
     "interleaved_step_seconds",
+    "long_context_costs",
     "machine_info",
     "matmul_peaks",
     "random_batch",
@@ -91,6 +95,7 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         "decode_reps": 3,
         "tokenizer_chars": None,
         "tokenizer_vocab": 4096,
+        "long_context": {"batch_size": 1, "lengths": (512, 1024, 2048), "block": 128, "reps": 3},
     },
     True: {
         "matmul_size": 512,
@@ -107,6 +112,7 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         "decode_reps": 1,
         "tokenizer_chars": 300_000,
         "tokenizer_vocab": 1024,
+        "long_context": {"batch_size": 1, "lengths": (128, 256), "block": 32, "reps": 1},
     },
 }
 
@@ -155,7 +161,8 @@ def run(quick: bool) -> dict[str, Any]:
     Returns:
       ``machine``, ``quick``, ``peak_flops`` (with ``peak_flops_start`` and
       ``peak_flops_end``, the two measurements it is the best of), ``training``,
-      ``architecture``, ``checkpointing``, ``scan``, ``decoding``, ``tokenizer``, ``targets``
+      ``architecture``, ``checkpointing``, ``scan``, ``decoding``, ``tokenizer``,
+      ``long_context``, ``targets``
       and ``seconds`` (wall time of the whole run).
     """
     s = SETTINGS[quick]
@@ -180,6 +187,7 @@ def run(quick: bool) -> dict[str, Any]:
         tiny[0], s["decode_contexts"], s["decode_new_tokens"], s["decode_reps"]
     )
     results["tokenizer"] = tokenizer_speed(s["tokenizer_vocab"], s["tokenizer_chars"])
+    results["long_context"] = long_context_costs(tiny[0], **s["long_context"])
     # The limit is the best of a measurement at the start and a longer one at the end, so
     # contention from other work during one of them does not inflate MFU.
     peaks_end = matmul_peaks(s["matmul_size"], 2 * s["matmul_repeats"])

@@ -127,6 +127,16 @@ def format_table(results: dict[str, Any]) -> str:
         "| {vocab_size} | {corpus_mb:.2f} | {train_s:.2f} | {encode_mb_per_s:.2f} "
         "| {tokens_per_byte:.3f} |".format(**results["tokenizer"]),
         "",
+        "| long context (tiny fp32 step) | B | tile | XLA temp MB dense | blockwise "
+        "| step s dense | blockwise | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {r['seq_len']} | {r['batch_size']} | {r['block']} | {r['dense_temp_mb']:.1f} "
+            f"| {r['blockwise_temp_mb']:.1f} | {r['dense_step_s']:.3f} "
+            f"| {r['blockwise_step_s']:.3f} | {r['step_ratio']:.3f}× |"
+            for r in results.get("long_context", [])
+        ),
+        "",
         "| target | measured | reached |",
         "|---|---:|---|",
         *(

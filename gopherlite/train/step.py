@@ -200,6 +200,18 @@ class Trainer:
                 "ModelConfig(remat=True), or more devices."
             )
 
+    def compiled_memory(self) -> Any:
+        """XLA's memory analysis of the compiled train step (bytes per device).
+
+        Returns:
+          The analysis (``argument_size_in_bytes``, ``output_size_in_bytes``,
+          ``temp_size_in_bytes``, ``alias_size_in_bytes``, ...), or None where the backend
+          gives none.
+        """
+        if not isinstance(self._step, jax.stages.Compiled):
+            raise RuntimeError("The train step is not compiled yet: call compile(batch) first.")
+        return self._step.memory_analysis()
+
     def compiled_text(self) -> str:
         """The optimised HLO of the train step, as XLA compiled it (for profiling).
 
