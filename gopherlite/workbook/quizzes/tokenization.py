@@ -1,6 +1,7 @@
-"""Chapter 02 quiz: BPE merges, byte fallback and character coverage, the vocabulary-size
-trade-off, what the vocabulary costs at each model size, normalisation (NFKC and whitespace)
-and exact round trips, and what a token id means to the model.
+"""Chapter 02 quiz: BPE merges and how SentencePiece counts pairs and breaks ties, byte
+fallback and character coverage, the vocabulary-size trade-off, what the vocabulary costs at
+each model size, normalisation (NFKC and whitespace) and exact round trips,
+and what a token id means to the model.
 
 Every item follows the project's sample question: a scenario, five options, exactly one correct,
 a reason for each, and the right option not given away by its length."""
@@ -125,6 +126,89 @@ QUIZ = Quiz(
                     False,
                     "The opposite: BPE picks the most frequent pair at each step, so the first "
                     "merges are among the most common pieces.",
+                ),
+            ],
+        ),
+        Question(
+            "A learner's copy of `learn_bpe` picks the winner with "
+            "`pairs.most_common(1)[0][0]`, so equal counts go to the pair counted first. The "
+            "comparison assert now fails at merge 14, though merges 1 to 13, ties among them, "
+            "still agree with SentencePiece. What explains the failure?",
+            [
+                Option(
+                    "Merge 14 must hide a counting bug: a wrong tie rule fails at the first tie.",
+                    False,
+                    "A tie can go the right way by luck: when the pair counted first is also "
+                    "the one SentencePiece's rule prefers, the merge agrees. The first failure "
+                    "is the first tie that the pair counted first loses, not always the first tie.",
+                ),
+                Option(
+                    "At a tie SentencePiece takes the shorter piece, then the smaller string.",
+                    True,
+                    "`most_common` hands a tie to whichever pair was counted first, an accident "
+                    "of the order the words were met. SentencePiece decides by length, then by "
+                    "code-point order, so the two part at merge 14, where that rule and the "
+                    "order of counting pick different pairs.",
+                ),
+                Option(
+                    "SentencePiece gives a tie to the pair whose first occurrence comes earliest.",
+                    False,
+                    "Position in the text plays no part in SentencePiece's rule. It is roughly "
+                    "what `most_common` does, since pairs are counted in the order their words "
+                    "were first seen: the very behaviour that broke the assert.",
+                ),
+                Option(
+                    "SentencePiece prefers the longer piece, which shortens the text more.",
+                    False,
+                    "The opposite: at equal counts the shorter piece wins. In the chapter's "
+                    "table, the row whose rival is `ion` is won by a two-character piece.",
+                ),
+                Option(
+                    "SentencePiece only updates touched counts, which drift from a recount.",
+                    False,
+                    "Updating the counts around each merge gives the same counts as recounting "
+                    "them; the chapter's loop recounts every pair after each merge and still "
+                    "matched SentencePiece merge for merge.",
+                ),
+            ],
+        ),
+        Question(
+            "An indented code example in a docstring gives the word `▁▁▁▁return` (four "
+            "spaces, then `return`). Counting pairs for the first merge as SentencePiece "
+            "does, how many times does one occurrence of this word add to the count of the "
+            "pair `(▁, ▁)`?",
+            [
+                Option(
+                    "Once: a word adds each distinct pair a single time.",
+                    False,
+                    "A pair counts wherever it occurs in the word (and the total is weighted "
+                    "by how often the word occurs), so a pair found in three places adds three.",
+                ),
+                Option(
+                    "Twice, as `▁▁` + `▁▁`: a space can sit in one pair only.",
+                    False,
+                    "That is non-overlapping counting. SentencePiece counts overlaps (`▁▁▁` "
+                    "holds `(▁, ▁)` twice), and the chapter's exercise 6 shows that counting "
+                    "without them breaks the agreement with its merges.",
+                ),
+                Option(
+                    "Four times, once for each of the four spaces in the run.",
+                    False,
+                    "Four symbols have only three adjacent pairs; the last space's right "
+                    "neighbour is `r`, so its pair is `(▁, r)`, not `(▁, ▁)`.",
+                ),
+                Option(
+                    "Three times: each adjacent pair counts, overlaps too.",
+                    True,
+                    "A run of n spaces holds n − 1 overlapping `(▁, ▁)` pairs, and all of them "
+                    "count. This is why indentation in the docstrings' code examples can make "
+                    "`▁ + ▁` the very first merge.",
+                ),
+                Option(
+                    "Never: `▁` may only start a piece, so `▁▁` is not valid.",
+                    False,
+                    "Rule 3 allows `▁` after the start when the piece is all `▁`, so `▁▁` is "
+                    "a valid piece; while a piece such as `a▁b` is ruled out.",
                 ),
             ],
         ),
