@@ -7,6 +7,10 @@ devices are four chips, not eight. A CPU has no meaningful spec sheet, so its pe
 once per process with a float32 matmul (all simulated CPU devices share the same cores). An
 accelerator missing from the table is measured on one device with a bfloat16 matmul and the
 result multiplied by the device count. `peak_flops` always says which of these it used.
+
+The module also keeps the chip-to-chip bandwidths that chapter 07's worked problems price
+collectives with: TPU ICI links (`ICI_LINKS`) and the data-centre network per host
+(`DCN_BYTES_PER_S_PER_HOST`), each with its source and how precise it is.
 """
 
 from __future__ import annotations
@@ -200,3 +204,46 @@ def device_memory_bytes(device: Any) -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         return None
+
+
+# --- Links between chips (chapter 07's worked problems) ----------------------------------------
+_SCALING_BOOK = (
+    "Austin et al. 2025, How to Scale Your Model (the JAX scaling book), Part 2 'How to Think "
+    "About TPUs', interconnect table (https://jax-ml.github.io/scaling-book/tpus/)"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class IciLink:
+    """One inter-chip interconnect (ICI) link of a TPU, as the scaling book tabulates it.
+
+    Attributes:
+      one_way: Bytes per second in one direction.
+      bidirectional: Bytes per second in both directions together; the figure a ring with a
+        wraparound link can use, and the one the scaling book's collective times divide by.
+      source: Where the numbers come from.
+    """
+
+    one_way: float
+    bidirectional: float
+    source: str
+
+
+# Keys are `CHIPS` names (the book's "TPU v4p" row is our "v4"). These are round figures per link,
+# from the book's revision we read; a chip has several links (v3: a 2-D torus, 4 per chip).
+ICI_LINKS: dict[str, IciLink] = {
+    "v3": IciLink(1e11, 2e11, _SCALING_BOOK),
+    "v4": IciLink(4.5e10, 9e10, _SCALING_BOOK),
+    "v5p": IciLink(1e11, 2e11, _SCALING_BOOK),
+    "v5e": IciLink(5e10, 1e11, _SCALING_BOOK),
+    "v6e": IciLink(1e11, 2e11, _SCALING_BOOK),
+}
+
+DCN_BYTES_PER_S_PER_HOST = 2.5e10
+"""Data-centre network (DCN) bandwidth of one TPU host, shared by all of its chips.
+
+The scaling book (Part 2) says only that DCN bandwidth is "typically around" this figure per
+host, for no particular TPU generation, so treat it as an order of magnitude: APPROXIMATE, and
+ASSUMED to hold for TPUv3 hosts."""
+
+DCN_SOURCE = _SCALING_BOOK.replace("interconnect table", "text below the interconnect table")

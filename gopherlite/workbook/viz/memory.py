@@ -3,6 +3,8 @@
 * :func:`layout_memory_figure`, :func:`layout_table_html`: the five layouts side by side
   (`gopherlite.workbook.experiments.mesh_blocks.layout_memory`), memory per device and the
   collectives each needs.
+* :func:`compiler_table_html`: XLA's memory analysis of real sharded steps beside the estimate
+  (`gopherlite.workbook.experiments.layout_runs.memory_comparison`).
 * :func:`fit_figure`, :func:`fit_html` and :class:`FitExplorer`: preset × chip × mesh × layout ×
   remat against the chip's memory, with the smallest mesh that fits
   (`gopherlite.costs.smallest_fit`).
@@ -13,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
@@ -26,6 +29,9 @@ from gopherlite.sharding import AXES, LAYOUTS
 from gopherlite.workbook.experiments.mesh_blocks import cached_smallest_fit
 from gopherlite.workbook.viz.common import Explorer, format_bytes, html_table, style
 from gopherlite.workbook.viz.sharding import PART_COLORS
+
+if TYPE_CHECKING:
+    from gopherlite.workbook.experiments.layout_runs import LayoutRun
 
 # --- the layouts compared ------------------------------------------------------------------
 
@@ -89,6 +95,37 @@ def layout_table_html(estimates: Mapping[str, MemoryEstimate]) -> str:
         for layout, e in estimates.items()
     ]
     header = ("layout", "mesh", *_PARTS, "total", "fits", "collectives")
+    return html_table(header, rows)
+
+
+def compiler_table_html(pairs: Sequence[tuple[LayoutRun, MemoryEstimate]]) -> str:
+    """Per run: the compiler's bytes per device beside the estimate's, part by part.
+
+    Arguments are set against the estimate's parameters + optimizer state + the batch rows;
+    temporaries against its gradients + activations; the totals against each other.
+
+    Args:
+      pairs: From `layout_runs.memory_comparison` (runs with a memory analysis).
+
+    Returns:
+      The HTML table.
+    """
+    rows = []
+    for run, e in pairs:
+        m = run.memory
+        if m is None:
+            continue
+        rows.append((
+            run.name,
+            format_bytes(m.arguments), format_bytes(e.params + e.optimizer + run.batch_bytes),
+            format_bytes(m.temporaries), format_bytes(e.gradients + e.activations),
+            format_bytes(m.total), format_bytes(e.total), f"{e.total / m.total:.2f}",
+        ))  # fmt: skip
+    header = (
+        "run", "XLA: arguments", "estimate: params + optimizer + batch", "XLA: temporaries",
+        "estimate: gradients + activations", "XLA: total", "estimate: total",
+        "estimate / XLA",
+    )  # fmt: skip
     return html_table(header, rows)
 
 
