@@ -76,18 +76,23 @@ class Block(nnx.Module):
         self.ffn = FeedForward(config, rngs=rngs)
 
     def __call__(
-        self, x_BxLxD: jax.Array, cache: KVCache | None = None
+        self, x_BxLxD: jax.Array, cache: KVCache | None = None, *, prefill: bool = False
     ) -> tuple[jax.Array, KVCache | None]:
         """Apply the block.
 
         Args:
           x_BxLxD: Residual stream.
           cache: This layer's decoding state, or None.
+          prefill: Fill an empty ``cache`` with positions 0 … L−1 (`Attention.prefill`).
 
         Returns:
           The new residual stream and the updated cache.
         """
-        h_BxLxD, cache = self.attn(self.attn_norm(x_BxLxD), cache)
+        h_BxLxD = self.attn_norm(x_BxLxD)
+        if prefill:
+            h_BxLxD, cache = self.attn.prefill(h_BxLxD, cache)
+        else:
+            h_BxLxD, cache = self.attn(h_BxLxD, cache)
         x_BxLxD = x_BxLxD + h_BxLxD
         return x_BxLxD + self.ffn(self.ffn_norm(x_BxLxD)), cache
 
@@ -171,19 +176,22 @@ class GopherLM(nnx.Module):
         return constrain(x_BxLxD, "batch", "length", "embed")
 
     def apply_blocks(
-        self, x_BxLxD: jax.Array, caches: Caches | None = None
+        self, x_BxLxD: jax.Array, caches: Caches | None = None, *, prefill: bool = False
     ) -> tuple[jax.Array, Caches | None]:
         """Run every block on the residual stream.
 
         Args:
           x_BxLxD: Embeddings.
           caches: The decoding state from `init_cache`, or None for a full forward pass.
+          prefill: The caches are empty and ``x_BxLxD`` holds positions 0 … L−1 (`prefill`).
 
         Returns:
           The final residual stream (before the final norm) and the updated caches.
         """
         if self.config.scan_layers:
-            return _scan_blocks(self.blocks, x_BxLxD, caches, remat=self.config.remat)
+            return _scan_blocks(
+                self.blocks, x_BxLxD, caches, remat=self.config.remat, prefill=prefill
+            )
         if caches is None and self.config.remat:
             # Save only each block's input; recompute its insides in the backward pass.
             remat_block = nnx.remat(lambda block, x: block(x)[0])
@@ -192,10 +200,24 @@ class GopherLM(nnx.Module):
             return x_BxLxD, None
         new_caches = [] if caches is not None else None
         for i, block in enumerate(self.blocks):
-            x_BxLxD, cache = block(x_BxLxD, None if caches is None else caches[i])
+            cache = None if caches is None else caches[i]
+            x_BxLxD, cache = block(x_BxLxD, cache, prefill=prefill)
             if new_caches is not None:
                 new_caches.append(cache)
         return x_BxLxD, new_caches
+
+    def final_hidden(self, tokens_BxL: jax.Array) -> jax.Array:
+        """The full pass up to the logits: blocks, then the final norm (``[B, L, D]``).
+
+        Used with `unembedding` by the training loss (`gopherlite.train.loss`), which forms
+        the logits chunk by chunk instead of all at once.
+        """
+        x_BxLxD, _ = self.apply_blocks(self.embed_tokens(tokens_BxL, offset=0))
+        return self.final_norm(x_BxLxD)
+
+    def unembedding(self) -> jax.Array:
+        """The output projection ``[V, D]`` in the compute dtype: the tied input embedding."""
+        return self.embed.embedding[...].astype(self.dtype)
 
     def unembed(self, x_BxLxD: jax.Array) -> jax.Array:
         """Final norm, then logits against the tied embedding with float32 accumulation.
@@ -207,9 +229,8 @@ class GopherLM(nnx.Module):
           Float32 logits ``[B, L, V]``.
         """
         h_BxLxD = self.final_norm(x_BxLxD)
-        table_VxD = self.embed.embedding[...].astype(self.dtype)
         logits_BxLxV = jnp.einsum(
-            "BLD,VD->BLV", h_BxLxD, table_VxD, preferred_element_type=jnp.float32
+            "BLD,VD->BLV", h_BxLxD, self.unembedding(), preferred_element_type=jnp.float32
         )
         return constrain(logits_BxLxV, "batch", "length", "vocab")
 
@@ -256,6 +277,36 @@ class GopherLM(nnx.Module):
         x_BxQxD, caches = self.apply_blocks(x_BxQxD, caches)
         return self.unembed(x_BxQxD), caches
 
+    def prefill(self, tokens_BxL: jax.Array, caches: Caches) -> tuple[jax.Array, Caches]:
+        """Fill empty caches with a prompt: the same logits and caches as `decode`, faster.
+
+        `decode` scores the L new positions against all C slots (``[B, H, L, C]``) because the
+        cache index is a traced value. Here the caches are known to be empty, so every layer
+        runs the full-pass attention over the prompt alone (`Attention.prefill`): tile by
+        tile once the prompt reaches ``config.blockwise_from`` (memory linear in L), dense
+        below. A long prompt that is not a multiple of ``config.attention_block`` is split:
+        the largest multiple goes through the full pass, the few remaining positions through
+        `decode`.
+
+        Args:
+          tokens_BxL: The prompt's token ids.
+          caches: Empty decoding state from `init_cache` (index 0), with at least L slots.
+
+        Returns:
+          Float32 logits of the prompt ``[B, L, V]`` and the caches with index L.
+        """
+        L, start = tokens_BxL.shape[1], self.config.blockwise_from
+        head = L - L % self.config.attention_block
+        if start is None or head < max(start, 1):
+            head = L
+        x_BxLxD = self.embed_tokens(tokens_BxL[:, :head], offset=0)
+        x_BxLxD, caches = self.apply_blocks(x_BxLxD, caches, prefill=True)
+        logits_BxLxV = self.unembed(x_BxLxD)
+        if head == L:
+            return logits_BxLxV, caches
+        tail_BxTxV, caches = self.decode(tokens_BxL[:, head:], caches)
+        return jnp.concatenate([logits_BxLxV, tail_BxTxV], axis=1), caches
+
 
 # Decoding state: one `KVCache` per layer, or one with a leading layer axis (``scan_layers``).
 Caches = list[KVCache] | KVCache
@@ -285,7 +336,12 @@ def _stacked_blocks(config: ModelConfig, rngs: nnx.Rngs) -> Block:
 
 
 def _scan_blocks(
-    blocks: Block, x_BxLxD: jax.Array, caches: KVCache | None, *, remat: bool
+    blocks: Block,
+    x_BxLxD: jax.Array,
+    caches: KVCache | None,
+    *,
+    remat: bool,
+    prefill: bool = False,
 ) -> tuple[jax.Array, KVCache | None]:
     """Run stacked blocks with one ``jax.lax.scan`` over the layer axis.
 
@@ -298,6 +354,7 @@ def _scan_blocks(
       x_BxLxD: Residual stream entering the first block.
       caches: Stacked decoding state, or None for a full forward pass.
       remat: Recompute each block's insides in the backward pass (full pass only).
+      prefill: Fill empty caches with positions 0 … L−1 (`GopherLM.prefill`).
 
     Returns:
       The residual stream after the last block and the updated stacked caches.
@@ -315,7 +372,7 @@ def _scan_blocks(
         x_BxLxD: jax.Array, layer_and_cache: tuple[nnx.State, KVCache]
     ) -> tuple[jax.Array, KVCache]:
         one_layer, cache = layer_and_cache
-        return nnx.merge(graphdef, one_layer)(x_BxLxD, cache)
+        return nnx.merge(graphdef, one_layer)(x_BxLxD, cache, prefill=prefill)
 
     return jax.lax.scan(decode_layer, x_BxLxD, (layers, caches))
 

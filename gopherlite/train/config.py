@@ -56,6 +56,9 @@ class TrainConfig:
       precision: Precision policy, one of `gopherlite.precision.POLICIES`: ``"fp32"``,
         ``"mixed"``, ``"bf16_rne"``, ``"bf16_sr"`` or ``"bf16_master"`` (G Sec. 3.2, App. C).
         It sets the model's activation and parameter dtypes and how parameters are updated.
+      loss_chunk: Positions per chunk of the training loss (`gopherlite.train.loss`): the
+        logits of only ``batch_size × loss_chunk`` tokens exist at once. None (or a size
+        that does not divide the sequence) forms them in one piece; the loss is the same.
     """
 
     steps: int = 400
@@ -79,6 +82,7 @@ class TrainConfig:
     async_checkpoints: bool = True
     seed: int = 0
     precision: str = "fp32"
+    loss_chunk: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "keep_checkpoints"):
@@ -86,6 +90,8 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be ≥ 1, got {getattr(self, name)}.")
         if self.seq_len is not None and self.seq_len < 1:
             raise ValueError(f"TrainConfig.seq_len must be ≥ 1, got {self.seq_len}.")
+        if self.loss_chunk is not None and self.loss_chunk < 1:
+            raise ValueError(f"TrainConfig.loss_chunk must be None or ≥ 1, got {self.loss_chunk}.")
         if self.optimizer not in ("adam", "adamw"):
             raise ValueError(
                 f"TrainConfig.optimizer must be 'adam' or 'adamw', got {self.optimizer!r}."

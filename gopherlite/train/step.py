@@ -13,7 +13,6 @@ from jax.sharding import Mesh
 
 from gopherlite.config import ModelConfig
 from gopherlite.data.batches import Batch
-from gopherlite.evaluate import cross_entropy
 from gopherlite.hardware import device_memory_bytes
 from gopherlite.nn import GopherLM
 from gopherlite.precision import get_policy, rounding_key
@@ -27,6 +26,7 @@ from gopherlite.sharding import (
     state_shardings,
 )
 from gopherlite.train.config import TrainConfig, build_model_and_optimizer, learning_rate_schedule
+from gopherlite.train.loss import fused_cross_entropy
 
 
 class Trainer:
@@ -227,12 +227,14 @@ class Trainer:
         step = optimizer.step[...]
 
         def loss_fn(model: GopherLM) -> jax.Array:
-            logits_BxLxV = model(batch.inputs_BxL)
-            total, weight = cross_entropy(
-                logits_BxLxV,
+            # Logits chunk by chunk, the loss's gradient formed with them (G App. C: float32).
+            total, weight = fused_cross_entropy(
+                model.final_hidden(batch.inputs_BxL),
+                model.unembedding(),
                 batch.targets_BxL,
                 batch.weights_BxL,
                 self.train_config.label_smoothing,
+                self.train_config.loss_chunk,
             )
             return total / jnp.maximum(weight, 1.0)
 

@@ -107,7 +107,7 @@ def run_layout(
     compile_seconds = trainer.compile(batches[0])
     collectives = count_collectives(trainer.compiled_text())
     # `Trainer.compile` keeps the compiled step here; it has no public memory accessor.
-    analysis = trainer._step.memory_analysis()
+    analysis = trainer.compiled_memory()
     memory = None
     if analysis is not None:
         memory = CompiledMemory(

@@ -1,0 +1,143 @@
+"""The training loss without the ``[B, L, V]`` logits: unembedding and cross-entropy, fused.
+
+A language model's last matmul makes ``B · L · V`` float32 logits (Gopher: 32,000 per token,
+G Sec. 3.1), and the usual backward pass keeps them, or their softmax, until the gradient is
+formed. Here the sequence is cut into chunks of ``c`` positions; for each chunk the logits are
+formed, the float32 cross-entropy (G App. C) and its gradient with respect to the logits,
+``w · (softmax(z) − y)``, are computed at once, and that gradient is pushed through the
+unembedding straight away (to the final hidden states and to the embedding table). Only the
+``[B, c, V]`` logits of one chunk exist at a time; the backward pass merely scales the saved
+gradients by the incoming cotangent, so nothing is recomputed and the softmax's exponentials
+are taken once instead of twice.
+
+It is used for training only (a gradient is always wanted there); evaluation keeps
+`gopherlite.evaluate.cross_entropy`, whose loss this equals.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from gopherlite.sharding import constrain
+
+Array = jax.Array
+
+
+def _chunks(x_BxLx: Array, c: int) -> Array:
+    """``[B, L, ...]`` → ``[L // c, B, c, ...]`` (chunks of the sequence, batch kept inside)."""
+    B, L = x_BxLx.shape[:2]
+    return jnp.moveaxis(x_BxLx.reshape(B, L // c, c, *x_BxLx.shape[2:]), 1, 0)
+
+
+def _unchunk(x_NxBxcx: Array) -> Array:
+    N, B, c = x_NxBxcx.shape[:3]
+    return jnp.moveaxis(x_NxBxcx, 0, 1).reshape(B, N * c, *x_NxBxcx.shape[3:])
+
+
+def _loss_and_grads(
+    h_BxLxD: Array, table_VxD: Array, targets_BxL: Array, weights_BxL: Array, smoothing: float,
+    chunk: int,
+) -> tuple[Array, Array, Array, Array]:  # fmt: skip
+    """Weighted NLL sum, weight sum, and their gradients w.r.t. ``h`` and ``table``."""
+    V = table_VxD.shape[0]
+    f32 = jnp.promote_types(h_BxLxD.dtype, jnp.float32)  # float64 in the tests
+
+    def one_chunk(dtable_VxD: Array, xs: tuple[Array, Array, Array]) -> tuple[Array, tuple]:
+        h_BxcxD, t_Bxc, w_Bxc = xs
+        z_BxcxV = jnp.einsum("BLD,VD->BLV", h_BxcxD, table_VxD, preferred_element_type=f32)
+        z_BxcxV = constrain(z_BxcxV, "batch", "length", "vocab")
+        m_Bxc = jax.lax.stop_gradient(z_BxcxV.max(axis=-1))
+        e_BxcxV = jnp.exp(z_BxcxV - m_Bxc[..., None])
+        sum_Bxc = e_BxcxV.sum(axis=-1)
+        lse_Bxc = m_Bxc + jnp.log(sum_Bxc)
+        z_t_Bxc = jnp.take_along_axis(z_BxcxV, t_Bxc[..., None], axis=-1)[..., 0]
+        onehot_BxcxV = jax.nn.one_hot(t_Bxc, V, dtype=f32)
+        if smoothing:
+            nll_Bxc = lse_Bxc - (1 - smoothing) * z_t_Bxc - smoothing * z_BxcxV.mean(axis=-1)
+            y_BxcxV = (1 - smoothing) * onehot_BxcxV + smoothing / V
+        else:
+            nll_Bxc, y_BxcxV = lse_Bxc - z_t_Bxc, onehot_BxcxV
+        w_Bxc = w_Bxc.astype(f32)
+        dz_BxcxV = (e_BxcxV / sum_Bxc[..., None] - y_BxcxV) * w_Bxc[..., None]
+        dz_BxcxV = dz_BxcxV.astype(h_BxcxD.dtype)
+        dh_BxcxD = jnp.einsum("BLV,VD->BLD", dz_BxcxV, table_VxD, preferred_element_type=f32)
+        dtable_VxD = dtable_VxD + jnp.einsum(
+            "BLV,BLD->VD", dz_BxcxV, h_BxcxD, preferred_element_type=f32
+        )
+        return dtable_VxD, (jnp.sum(nll_Bxc * w_Bxc), jnp.sum(w_Bxc), dh_BxcxD)
+
+    zeros_VxD = jnp.zeros(table_VxD.shape, f32)
+    if chunk == h_BxLxD.shape[1]:  # one chunk: no loop
+        dtable_VxD, (total, weight, dh_BxLxD) = one_chunk(
+            zeros_VxD, (h_BxLxD, targets_BxL, weights_BxL)
+        )
+        return total, weight, dh_BxLxD, dtable_VxD
+    xs = (_chunks(h_BxLxD, chunk), _chunks(targets_BxL, chunk), _chunks(weights_BxL, chunk))
+    dtable_VxD, (totals, weights, dh_NxBxcxD) = jax.lax.scan(one_chunk, zeros_VxD, xs)
+    return totals.sum(), weights.sum(), _unchunk(dh_NxBxcxD), dtable_VxD
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))
+def fused_cross_entropy(
+    h_BxLxD: Array,
+    table_VxD: Array,
+    targets_BxL: Array,
+    weights_BxL: Array,
+    label_smoothing: float = 0.0,
+    chunk: int | None = None,
+) -> tuple[Array, Array]:
+    """Weighted cross-entropy of the logits ``h · tableᵀ`` without holding them all.
+
+    Equals ``gopherlite.evaluate.cross_entropy(einsum(h, table), targets, weights, ε)``
+    (float32 logits and loss in every precision policy, G App. C).
+
+    Args:
+      h_BxLxD: Final hidden states (after the final norm), in the compute dtype.
+      table_VxD: The unembedding (Gopher ties it to the input embedding), compute dtype.
+      targets_BxL: Integer ids to predict.
+      weights_BxL: 1.0 for real targets, 0.0 for padding (no gradient flows to them).
+      label_smoothing: Mass ε spread uniformly over the vocabulary (a Python float).
+      chunk: Positions per chunk; None, or a size that does not divide L, means one chunk.
+
+    Returns:
+      ``(sum of weight · loss, sum of weights)``, two float32 scalars.
+    """
+    total, weight, _, _ = _loss_and_grads(
+        h_BxLxD, table_VxD, targets_BxL, weights_BxL, label_smoothing,
+        _chunk_size(h_BxLxD.shape[1], chunk),
+    )  # fmt: skip
+    return total, weight
+
+
+def _chunk_size(L: int, chunk: int | None) -> int:
+    return L if chunk is None or chunk <= 0 or L % chunk else chunk
+
+
+def _fwd(
+    h: Array, table: Array, targets: Array, weights: Array, smoothing: float, chunk: int | None
+) -> tuple[tuple[Array, Array], tuple[Array, ...]]:
+    total, weight, dh, dtable = _loss_and_grads(
+        h, table, targets, weights, smoothing, _chunk_size(h.shape[1], chunk)
+    )
+    dtypes = (jnp.zeros((0,), h.dtype), jnp.zeros((0,), table.dtype))  # dtypes, not data
+    return (total, weight), (dh, dtable, *dtypes, weights)
+
+
+def _bwd(
+    smoothing: float, chunk: int | None, saved: tuple[Array, ...], cotangents: tuple[Array, Array]
+) -> tuple[Array | None, ...]:
+    del smoothing, chunk
+    dh, dtable, h, table, weights = saved
+    g_total = cotangents[0]  # the weight sum does not depend on h or the table
+    return (
+        (g_total * dh).astype(h.dtype),
+        (g_total * dtable).astype(table.dtype),
+        None,
+        jnp.zeros_like(weights),
+    )
+
+
+fused_cross_entropy.defvjp(_fwd, _bwd)
