@@ -106,7 +106,6 @@ def run_layout(
     trainer = Trainer(model_config, train_config, mesh=device_mesh, layout=layout)
     compile_seconds = trainer.compile(batches[0])
     collectives = count_collectives(trainer.compiled_text())
-    # `Trainer.compile` keeps the compiled step here; it has no public memory accessor.
     analysis = trainer.compiled_memory()
     memory = None
     if analysis is not None:
