@@ -16,11 +16,15 @@ each ended by `jax.block_until_ready`):
    for every new token (`generate_uncached`);
 6. SentencePiece training time and encoding throughput on the embedded corpus;
 7. long contexts: XLA's memory analysis and the step time of the tiny fp32 train step at
-   512, 1,024 and 2,048 tokens with dense and with blockwise attention (`long_context`).
+   512, 1,024 and 2,048 tokens with dense and with blockwise attention (`long_context`);
+8. an independent peer: a plain Flax NNX GPT-2 (``benchmarks/peer_gpt2.py``, no gopherlite
+   code) whose float32 train step alternates with gopherlite's GPT-2 and Gopher modes at the
+   tiny shape on the same batch (`peer`).
 
 `format_table` renders the results with the targets each is measured against. The command
 ``python -m gopherlite bench`` and ``benchmarks/bench.py`` both call these functions; the
-measurements live in `training`, `checkpointing`, `decoding` and `report`.
+measurements live in `training`, `checkpointing`, `decoding`, `long_context`, `peer` and
+`report`.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ import jax
 from gopherlite.bench.checkpointing import checkpoint_costs
 from gopherlite.bench.decoding import decoding_speed, tokenizer_speed
 from gopherlite.bench.long_context import long_context_costs
+from gopherlite.bench.peer import peer_costs
 from gopherlite.bench.report import (
     TARGET_DECODE_SPEEDUP,
+    TARGET_PEER_RATIO,
     TARGET_RELATIVE_RATIO,
     TARGET_TINY_MFU,
     format_table,
@@ -59,6 +65,7 @@ from gopherlite.hardware import measured_matmul_flops
 __all__ = [
     "SETTINGS",
     "TARGET_DECODE_SPEEDUP",
+    "TARGET_PEER_RATIO",
     "TARGET_RELATIVE_RATIO",
     "TARGET_TINY_MFU",
     "add_mfu",
@@ -70,6 +77,7 @@ __all__ = [
     "long_context_costs",
     "machine_info",
     "matmul_peaks",
+    "peer_costs",
     "random_batch",
     "run",
     "scan_costs",
@@ -87,6 +95,7 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         "train_reps": 7,
         "training": {"tiny": (PRESETS["tiny"], 16, 128), "44m": (PRESETS["44m"], 4, 128)},
         "ablation_reps": 9,
+        "peer_reps": 7,
         "scan_depths": (4, 16),
         "checkpoint_every": 10,
         "checkpoint_rounds": 5,
@@ -104,6 +113,7 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         # Compilation dominates a smoke run: one shallow tiny model, no 44M shape.
         "training": {"tiny": (PRESETS["tiny"].replace(n_layers=1), 2, 32)},
         "ablation_reps": 2,
+        "peer_reps": 2,
         "scan_depths": (1, 2),
         "checkpoint_every": 2,
         "checkpoint_rounds": 1,
@@ -161,7 +171,8 @@ def run(quick: bool) -> dict[str, Any]:
     Returns:
       ``machine``, ``quick``, ``peak_flops`` (with ``peak_flops_start`` and
       ``peak_flops_end``, the two measurements it is the best of), ``training``,
-      ``architecture``, ``checkpointing``, ``scan``, ``decoding``, ``tokenizer``,
+      ``architecture``, ``peer`` (`peer_costs`; ``skipped`` without the repository's
+      ``benchmarks/`` folder), ``checkpointing``, ``scan``, ``decoding``, ``tokenizer``,
       ``long_context``, ``targets``
       and ``seconds`` (wall time of the whole run).
     """
@@ -178,6 +189,7 @@ def run(quick: bool) -> dict[str, Any]:
         del trainers  # free the larger shapes' state before the next benchmark
     tiny = s["training"]["tiny"]
     results["architecture"] = architecture_costs(*tiny, reps=s["ablation_reps"], gopher=tiny_fp32)
+    results["peer"] = peer_costs(*tiny, reps=s["peer_reps"], gopher=tiny_fp32)
     results["checkpointing"] = checkpoint_costs(
         *tiny, every=s["checkpoint_every"], rounds=s["checkpoint_rounds"], trainer=tiny_fp32
     )

@@ -8,6 +8,8 @@ from typing import Any
 TARGET_TINY_MFU = 0.40  # tiny fp32 train step, fraction of the measured float32 matmul peak
 TARGET_RELATIVE_RATIO = 1.10  # relative-attention step time / absolute-position step time
 TARGET_DECODE_SPEEDUP = 10.0  # cached over uncached decoding at context 1024
+# gopherlite's GPT-2-mode train step / the plain Flax NNX GPT-2 peer's (`peer.peer_costs`)
+TARGET_PEER_RATIO = 1.10
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -18,6 +20,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     Returns:
       One row per target: its name, the measured value, the threshold and whether it was met.
+      The peer target is left out when the peer comparison was skipped or not run.
     """
     tiny_mfu = next(
         r["mfu_fp32_peak"]
@@ -28,7 +31,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         r["ratio"] for r in results["architecture"] if r["choice"] == "relative attention"
     )
     longest = max(results["decoding"], key=lambda r: r["context"])
-    return [
+    rows = [
         {
             "target": "tiny fp32 train-step MFU ≥ 40% of the float32 matmul peak",
             "value": tiny_mfu,
@@ -47,6 +50,38 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "threshold": TARGET_DECODE_SPEEDUP,
             "reached": longest["speedup"] >= TARGET_DECODE_SPEEDUP,
         },
+    ]
+    peer = results.get("peer") or {"skipped": True}
+    if not peer["skipped"]:
+        gpt2 = next(r["ratio_to_peer"] for r in peer["rows"] if r["model"].endswith("GPT-2 mode"))
+        rows.append(
+            {
+                "target": "gopherlite GPT-2-mode step ≤ 1.10× the plain NNX GPT-2 peer's",
+                "value": gpt2,
+                "threshold": TARGET_PEER_RATIO,
+                "reached": gpt2 <= TARGET_PEER_RATIO,
+            }
+        )
+    return rows
+
+
+def _peer_lines(peer: dict[str, Any] | None) -> list[str]:
+    """The peer comparison's table (`peer.peer_costs`), or one line saying it was skipped."""
+    if peer is None:
+        return []
+    if peer["skipped"]:
+        return [f"Peer comparison skipped: {peer['reason']}.", ""]
+    return [
+        f"| peer comparison (fp32, {peer['batch_size']} × {peer['seq_len']}, alternating) "
+        "| params | compile s | step s | tokens/s | median ratio to peer |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(
+            f"| {r['model']} | {r['params']:,} "
+            f"| {'reused' if r['compile_s'] is None else format(r['compile_s'], '.2f')} "
+            f"| {r['step_s']:.4f} | {r['tokens_per_s']:.0f} | {r['ratio_to_peer']:.3f}× |"
+            for r in peer["rows"]
+        ),
+        "",
     ]
 
 
@@ -94,6 +129,7 @@ def format_table(results: dict[str, Any]) -> str:
             for r in results["architecture"]
         ),
         "",
+        *_peer_lines(results.get("peer")),
         f"| checkpoint every {results['checkpointing']['every']} tiny steps "
         f"({results['checkpointing']['state_mb']:.1f} MB) | segment s | step-time overhead |",
         "|---|---:|---:|",
