@@ -1,7 +1,9 @@
 """Chapter 07 quiz: meshes, logical axis names and layouts; what `zero`, `fsdp` and `tensor`
 split and which collectives they need; why sharding the state does not shrink one sequence's
 activations; Megatron-style (intra-layer) model parallelism against pipelining, and how Gopher
-split its work inside and between TPUv3 pods; divisibility; and why sharded losses must match.
+split its work inside and between TPUv3 pods; divisibility; why sharded losses must match; why
+the column-then-row MLP of section 4 needs one all-reduce; what XLA's `memory_analysis()`
+arguments count (section 7); and section 9's tensor-parallel traffic over ICI and DCN.
 
 Every item follows the project's sample question: a scenario, five options, exactly one correct,
 a reason for each, and the right option not given away by its length."""
@@ -321,6 +323,150 @@ QUIZ = Quiz(
                     "The sharded run used bfloat16 on some devices.",
                     False,
                     "Every device runs the same program with the same precision policy.",
+                ),
+            ],
+        ),
+        Question(
+            "Section 4's `tp_mlp` runs on 8 devices: each holds some columns of the MLP's "
+            "first matrix and the matching rows of the second, and one `psum` over `tensor` "
+            "at the end gives the single-device result. Why is one all-reduce enough for the "
+            "forward pass?",
+            [
+                Option(
+                    "Each device gets whole hidden units, so its GELU is local; the row split "
+                    "leaves one partial sum.",
+                    True,
+                    "The column split gives each device complete hidden values for its own "
+                    "units, and the element-wise GELU needs nothing from the others. Its rows "
+                    "of the second matrix then give a partial sum of the output, which the one "
+                    "`psum` completes. With gradients the compiled program shows a second "
+                    "all-reduce, for `x`'s gradient; two blocks per layer give Megatron's four.",
+                ),
+                Option(
+                    "Any split of the two matrices would do; one suffices because the block "
+                    "has a single nonlinearity.",
+                    False,
+                    "Split the first matrix by rows instead and each device's `x @ w1` is only "
+                    "a partial sum. GELU of partial sums is not GELU of their sum, so another "
+                    "all-reduce would be needed before the GELU: the order of the splits is "
+                    "what Megatron chose to avoid it.",
+                ),
+                Option(
+                    "The GELU is applied after the `psum`, to the summed output, so no hidden "
+                    "values need to be exchanged.",
+                    False,
+                    "In `tp_mlp` each device applies the GELU to its own hidden units before "
+                    "its second matrix multiply; the `psum` comes last, on the `[batch, "
+                    "d_model]` partial outputs.",
+                ),
+                Option(
+                    "The `psum` adds up the weight shards, so every device ends up holding "
+                    "the whole MLP.",
+                    False,
+                    "The weights stay split; the all-reduce carries activations, the partial "
+                    "sums of the block's output, which is why tensor parallelism needs one in "
+                    "every block.",
+                ),
+                Option(
+                    "XLA merges the all-reduces the two split matrices need into one instruction.",
+                    False,
+                    "The single `psum` is in our shard_map code, not a compiler merge, and the "
+                    "column-split matrix needs no communication at all; the shard_map column "
+                    "of the HLO table holds exactly the collectives we wrote.",
+                ),
+            ],
+        ),
+        Question(
+            "Section 7 trains the small model with `fsdp` on data=2, fsdp=4, and "
+            "`memory_comparison` sets XLA's `memory_analysis()` of the compiled step beside "
+            "`costs.memory_per_device` for the same mesh and layout. What does "
+            "`argument_size_in_bytes` equal?",
+            [
+                Option(
+                    "The whole train state and batch, summed over the 8 devices of the mesh.",
+                    False,
+                    "The analysis is per device. Summed over eight devices it would be far "
+                    "larger for every array that is replicated, and it would not match one "
+                    "device's estimate, which it does.",
+                ),
+                Option(
+                    "One device's shards of the parameters and optimizer state, plus its "
+                    "batch rows.",
+                    True,
+                    "The chapter asserts it to the byte for every run: the estimate adds up "
+                    "the same shardings. The donated state is also what the outputs alias, so "
+                    "no second copy of it is needed.",
+                ),
+                Option(
+                    "The estimate's whole total for one device: its state, gradients and "
+                    "activations.",
+                    False,
+                    "Gradients and activations are allocated inside the step, so they fall "
+                    "under the temporaries, and those differ from the estimate (fusion, "
+                    "fsdp's gathered weights, full-size gradients on XLA:CPU).",
+                ),
+                Option(
+                    "One device's parameter and optimizer shards alone; the batch is not an input.",
+                    False,
+                    "The batch is an argument of the compiled step like the state; the "
+                    "device's rows of it are counted, and the assertion adds their bytes.",
+                ),
+                Option(
+                    "Roughly the estimate's state, within a margin for fusion and for the gathered "
+                    "weights.",
+                    False,
+                    "The match is exact. Fusion and fsdp's gathered full weights change the "
+                    "temporaries, which is where XLA and the estimate part ways.",
+                ),
+            ],
+        ),
+        Question(
+            "Section 9's problem 1: a 16-chip tensor group of Gopher 280B (`d_model` 16,384, "
+            "80 layers) processes one 2,048-token sequence with bfloat16 activations and "
+            "Megatron's four all-reduces per layer and step. A ring all-reduce of V bytes "
+            "takes 2 (n - 1)/n · V / W, with W = 2 × 10¹¹ bytes/s on an ICI link and about "
+            "2.5 × 10¹⁰ over DCN; the step's compute takes 1.75 s at peak. What follows?",
+            [
+                Option(
+                    "Each device sends only its 1/16 share, 4 MiB, so even DCN needs about "
+                    "0.1 s a step.",
+                    False,
+                    "Every device holds a partial sum of the whole `[1, 2,048, 16,384]` block, "
+                    "so V is 2,048 × 16,384 × 2 bytes = 64 MiB. Dividing it by 16 first is "
+                    "what turns DCN's 1.6 s into 0.1 s.",
+                ),
+                Option(
+                    "At 256 MiB per layer the traffic swamps any link, so 280B cannot use "
+                    "tensor parallelism.",
+                    False,
+                    "On ICI the 320 all-reduces of a step take 0.20 s against 1.75 s of "
+                    "compute, about 12 %, the same order as the ~10 % overhead Gopher reports "
+                    "for model and data parallelism inside a pod.",
+                ),
+                Option(
+                    "DCN is eight times slower, but each all-reduce hides behind the next "
+                    "matrix multiply.",
+                    False,
+                    "Each all-reduce sits between matrix multiplies that need its result, so "
+                    "it is hard to hide behind compute; the slower link shows up in the step "
+                    "time.",
+                ),
+                Option(
+                    "About 0.2 s a step on ICI, 12 % of the compute; over DCN 1.6 s, close to the "
+                    "compute.",
+                    True,
+                    "One all-reduce is 64 MiB: 2 × 15/16 × 64 MiB / W is 0.63 ms on ICI and "
+                    "5.0 ms over DCN. Times 320 per step: 0.20 s and 1.6 s, and DCN is "
+                    "optimistic, since a host shares it among its chips. Hence tensor "
+                    "parallelism inside a pod, pipelining between pods.",
+                ),
+                Option(
+                    "The all-reduces add under 1 % of the 1.75 s compute on either link, so "
+                    "placement is free.",
+                    False,
+                    "The ring formula gives 0.63 ms per all-reduce on ICI, 0.20 s for a step's "
+                    "320 (12 %), and 1.6 s over DCN: far from negligible on either, and "
+                    "prohibitive on the slower one.",
                 ),
             ],
         ),
