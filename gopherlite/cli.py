@@ -33,7 +33,15 @@ if TYPE_CHECKING:
     from gopherlite.train import TrainConfig
 
 # TrainConfig fields the parser itself checks are positive (argparse's usage line on error).
-_POSITIVE = ("steps", "batch_size", "seq_len", "log_every", "checkpoint_every", "keep_checkpoints")
+_POSITIVE = (
+    "steps",
+    "batch_size",
+    "seq_len",
+    "log_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "loss_chunk",
+)
 # TrainConfig fields whose default comes from the preset (`TrainConfig.for_preset`).
 _FROM_PRESET = {
     "learning_rate": "the preset's Table 1 rate",

@@ -32,14 +32,25 @@ from gopherlite.data.corpus import Document
 from gopherlite.nn.transformer import GopherLM
 
 
-def _token_nll(
-    logits_BxLxV: jax.Array, targets_BxL: jax.Array, label_smoothing: float
-) -> jax.Array:
-    """Per-token negative log-likelihood in float32, optionally against smoothed labels."""
-    logits_BxLxV = logits_BxLxV.astype(jnp.float32)
+def token_nll(logits_BxLxV: jax.Array, targets_BxL: jax.Array, label_smoothing: float) -> jax.Array:
+    """Per-token negative log-likelihood in float32, optionally against smoothed labels.
+
+    The one definition of the loss: `cross_entropy` (evaluation) and the training step's fused
+    loss (`gopherlite.train.loss`) both call it. Float64 logits stay float64 (the tests).
+
+    Args:
+      logits_BxLxV: Logits, any float dtype (cast to float32 first, G App. C).
+      targets_BxL: Integer ids to predict.
+      label_smoothing: Mass ε spread uniformly over the vocabulary (a Python float).
+
+    Returns:
+      ``[B, L]`` losses in nats.
+    """
+    dtype = jnp.promote_types(logits_BxLxV.dtype, jnp.float32)
+    logits_BxLxV = logits_BxLxV.astype(dtype)
     if label_smoothing == 0.0:
         return optax.softmax_cross_entropy_with_integer_labels(logits_BxLxV, targets_BxL)
-    onehot_BxLxV = jax.nn.one_hot(targets_BxL, logits_BxLxV.shape[-1], dtype=jnp.float32)
+    onehot_BxLxV = jax.nn.one_hot(targets_BxL, logits_BxLxV.shape[-1], dtype=dtype)
     labels_BxLxV = optax.smooth_labels(onehot_BxLxV, label_smoothing)
     return optax.softmax_cross_entropy(logits_BxLxV, labels_BxLxV)
 
@@ -73,7 +84,7 @@ def cross_entropy(
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
     weights_BxL = weights_BxL.astype(jnp.float32)
-    nll_BxL = _token_nll(logits_BxLxV, targets_BxL, label_smoothing)
+    nll_BxL = token_nll(logits_BxLxV, targets_BxL, label_smoothing)
     return jnp.sum(nll_BxL * weights_BxL), jnp.sum(weights_BxL)
 
 
@@ -265,7 +276,7 @@ def _position_sums(
     model: GopherLM, inputs_BxL: jax.Array, targets_BxL: jax.Array, weights_BxL: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     """Loss and weight of one batch summed over the batch only, one value per position."""
-    nll_BxL = _token_nll(model(inputs_BxL), targets_BxL, label_smoothing=0.0)
+    nll_BxL = token_nll(model(inputs_BxL), targets_BxL, label_smoothing=0.0)
     return jnp.sum(nll_BxL * weights_BxL, axis=0), jnp.sum(weights_BxL, axis=0)
 
 

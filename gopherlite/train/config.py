@@ -59,6 +59,8 @@ class TrainConfig:
       loss_chunk: Positions per chunk of the training loss (`gopherlite.train.loss`): the
         logits of only ``batch_size × loss_chunk`` tokens exist at once. None (or a size
         that does not divide the sequence) forms them in one piece; the loss is the same.
+        Measured on the tiny fp32 step (16 × 128, alternating): 64 needs 187 MB of XLA
+        scratch against 215 MB in one piece, at the same step time.
     """
 
     steps: int = 400
@@ -82,7 +84,7 @@ class TrainConfig:
     async_checkpoints: bool = True
     seed: int = 0
     precision: str = "fp32"
-    loss_chunk: int | None = None
+    loss_chunk: int | None = 64
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "keep_checkpoints"):

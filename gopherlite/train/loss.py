@@ -3,12 +3,12 @@
 A language model's last matmul makes ``B · L · V`` float32 logits (Gopher: 32,000 per token,
 G Sec. 3.1), and the usual backward pass keeps them, or their softmax, until the gradient is
 formed. Here the sequence is cut into chunks of ``c`` positions; for each chunk the logits are
-formed, the float32 cross-entropy (G App. C) and its gradient with respect to the logits,
-``w · (softmax(z) − y)``, are computed at once, and that gradient is pushed through the
-unembedding straight away (to the final hidden states and to the embedding table). Only the
+formed, the float32 cross-entropy (G App. C) and its gradient are computed at once (JAX's
+own backward of the plain loss, `gopherlite.evaluate.token_nll`), and that gradient is
+pushed through the unembedding straight away (to the final hidden states and to the
+embedding table). Only the
 ``[B, c, V]`` logits of one chunk exist at a time; the backward pass merely scales the saved
-gradients by the incoming cotangent, so nothing is recomputed and the softmax's exponentials
-are taken once instead of twice.
+gradients by the incoming cotangent, so nothing is recomputed.
 
 It is used for training only (a gradient is always wanted there); evaluation keeps
 `gopherlite.evaluate.cross_entropy`, whose loss this equals.
@@ -21,6 +21,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from gopherlite.evaluate import token_nll
 from gopherlite.sharding import constrain
 
 Array = jax.Array
@@ -42,32 +43,22 @@ def _loss_and_grads(
     chunk: int,
 ) -> tuple[Array, Array, Array, Array]:  # fmt: skip
     """Weighted NLL sum, weight sum, and their gradients w.r.t. ``h`` and ``table``."""
-    V = table_VxD.shape[0]
     f32 = jnp.promote_types(h_BxLxD.dtype, jnp.float32)  # float64 in the tests
+
+    def chunk_nll(h_BxcxD: Array, table: Array, t_Bxc: Array, w_Bxc: Array) -> Array:
+        z_BxcxV = jnp.einsum("BLD,VD->BLV", h_BxcxD, table, preferred_element_type=f32)
+        z_BxcxV = constrain(z_BxcxV, "batch", "length", "vocab")
+        return jnp.sum(token_nll(z_BxcxV, t_Bxc, smoothing) * w_Bxc.astype(f32))
 
     def one_chunk(dtable_VxD: Array, xs: tuple[Array, Array, Array]) -> tuple[Array, tuple]:
         h_BxcxD, t_Bxc, w_Bxc = xs
-        z_BxcxV = jnp.einsum("BLD,VD->BLV", h_BxcxD, table_VxD, preferred_element_type=f32)
-        z_BxcxV = constrain(z_BxcxV, "batch", "length", "vocab")
-        m_Bxc = jax.lax.stop_gradient(z_BxcxV.max(axis=-1))
-        e_BxcxV = jnp.exp(z_BxcxV - m_Bxc[..., None])
-        sum_Bxc = e_BxcxV.sum(axis=-1)
-        lse_Bxc = m_Bxc + jnp.log(sum_Bxc)
-        z_t_Bxc = jnp.take_along_axis(z_BxcxV, t_Bxc[..., None], axis=-1)[..., 0]
-        onehot_BxcxV = jax.nn.one_hot(t_Bxc, V, dtype=f32)
-        if smoothing:
-            nll_Bxc = lse_Bxc - (1 - smoothing) * z_t_Bxc - smoothing * z_BxcxV.mean(axis=-1)
-            y_BxcxV = (1 - smoothing) * onehot_BxcxV + smoothing / V
-        else:
-            nll_Bxc, y_BxcxV = lse_Bxc - z_t_Bxc, onehot_BxcxV
-        w_Bxc = w_Bxc.astype(f32)
-        dz_BxcxV = (e_BxcxV / sum_Bxc[..., None] - y_BxcxV) * w_Bxc[..., None]
-        dz_BxcxV = dz_BxcxV.astype(h_BxcxD.dtype)
-        dh_BxcxD = jnp.einsum("BLV,VD->BLD", dz_BxcxV, table_VxD, preferred_element_type=f32)
-        dtable_VxD = dtable_VxD + jnp.einsum(
-            "BLV,BLD->VD", dz_BxcxV, h_BxcxD, preferred_element_type=f32
+        # The chunk's loss and its gradient together: JAX's own backward of the plain loss,
+        # taken here so that the chunk's logits can be dropped before the next chunk.
+        total, (dh_BxcxD, dtable_c) = jax.value_and_grad(chunk_nll, argnums=(0, 1))(
+            h_BxcxD, table_VxD, t_Bxc, w_Bxc
         )
-        return dtable_VxD, (jnp.sum(nll_Bxc * w_Bxc), jnp.sum(w_Bxc), dh_BxcxD)
+        dtable_VxD = dtable_VxD + dtable_c.astype(f32)
+        return dtable_VxD, (total, jnp.sum(w_Bxc.astype(f32)), dh_BxcxD)
 
     zeros_VxD = jnp.zeros(table_VxD.shape, f32)
     if chunk == h_BxLxD.shape[1]:  # one chunk: no loop
