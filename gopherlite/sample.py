@@ -251,9 +251,12 @@ def _decode_with_cache(
 ) -> jax.Array:
     """Prefill, then a `jax.lax.fori_loop` of single-token decoding steps, in one program.
 
-    The prefill covers all prompt tokens but the last; step i feeds one token (the last prompt
-    token at i = 0, then the token drawn at step i − 1) and draws new token i. The model's
-    one-token step and the sampler thus appear once in the program. ``max_new_tokens`` is
+    The prefill (`GopherLM.prefill`: the full-pass attention over the prompt, tile by tile
+    for long prompts) covers all prompt tokens but the last; step i feeds one token (the last
+    prompt token at i = 0, then the token drawn at step i − 1) and draws new token i. The
+    caches live inside this one program, carried by the loop, so every step writes its key
+    and value in place (no buffer crosses the jit boundary, so nothing needs donating). The
+    model's one-token step and the sampler appear once in the program. ``max_new_tokens`` is
     traced (the loop bound), so one compilation serves every request with the same prompt
     shape, cache size and sampling settings.
 
@@ -264,7 +267,7 @@ def _decode_with_cache(
     B, T = prompt_BxT.shape
     caches = model.init_cache(B, cache_len)
     if T > 1:
-        _, caches = model.decode(prompt_BxT[:, :-1], caches)
+        _, caches = model.prefill(prompt_BxT[:, :-1], caches)
 
     def step(i: jax.Array, carry: tuple) -> tuple:
         caches, token_B, new_BxS = carry
@@ -298,7 +301,7 @@ def generate(
 ) -> list[int] | list[list[int]]:
     """Continue a prompt with KV-cached decoding; ``temperature=0`` is greedy.
 
-    One `GopherLM.decode` call prefills the cache with the prompt (all but its last token,
+    One `GopherLM.prefill` call fills the cache with the prompt (all but its last token,
     which the first step feeds), then each step feeds one token and draws the next. The
     prefill and the loop over steps (`jax.lax.fori_loop`, carrying the caches, the last token
     and the output buffer) form one jitted function, so there is no per-token Python overhead,

@@ -207,3 +207,28 @@ def test_max_len_must_hold_prompt_and_new_tokens():
         generate(_model("absolute"), _prompt(5), 8, max_len=65)
     # Relative attention has no table to run out of: longer than max_seq_len is fine.
     assert len(generate(_model("relative"), _prompt(60), 10, temperature=0)) == 10
+
+
+# --- prefill ------------------------------------------------------------------------------
+# Blockwise full passes from 8 positions on, in tiles of 4: prompts of 13 and 15 tokens prefill
+# 12 positions tile by tile (and 2 more through decode for 15).
+TILED = {"blockwise_from": 8, "attention_block": 4}
+
+
+@functools.cache
+def _tiled_model(variant: str) -> GopherLM:
+    model = GopherLM(VARIANTS[variant].replace(**TILED), rngs=nnx.Rngs(0))
+    randomize_params(model, seed=1)
+    return model
+
+
+@pytest.mark.parametrize("variant", ["relative", "absolute", "scanned"])
+@pytest.mark.parametrize("prompt_len", [13, 15])
+def test_tiled_prefill_generates_the_uncached_tokens(variant, prompt_len):
+    model, prompt, n_new = _tiled_model(variant), _prompt(prompt_len), TOTAL - prompt_len
+    cached = generate(model, prompt, n_new, temperature=0)
+    assert cached == generate_uncached(model, prompt, n_new, temperature=0)
+    # The same weights with dense prefill (blockwise off) give the same tokens.
+    dense = GopherLM(VARIANTS[variant].replace(blockwise_from=None), rngs=nnx.Rngs(0))
+    nnx.update(dense, nnx.state(model, nnx.Param))
+    assert cached == generate(dense, prompt, n_new, temperature=0)

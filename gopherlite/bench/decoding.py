@@ -30,6 +30,29 @@ def _median_seconds(fn: Callable[[], object], reps: int) -> float:
     return statistics.median(times)
 
 
+def _paired_seconds(
+    long: Callable[[], object], short: Callable[[], object], reps: int
+) -> tuple[float, float, float]:
+    """Median wall times of two calls timed in alternation, and the median of their differences.
+
+    Alternating the calls and taking the median of the per-pair differences cancels most of
+    the drift that other work on a shared machine adds to both (a slow prefill in one call
+    would otherwise land in the per-token estimate).
+
+    Returns:
+      ``(long_s, short_s, difference_s)``.
+    """
+    long(), short()
+    longs, shorts = [], []
+    for _ in range(reps):
+        for fn, times in ((long, longs), (short, shorts)):
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times.append(time.perf_counter() - start)
+    differences = [a - b for a, b in zip(longs, shorts, strict=True)]
+    return statistics.median(longs), statistics.median(shorts), statistics.median(differences)
+
+
 def decoding_speed(
     config: ModelConfig, contexts: tuple[int, ...], new_tokens: int, reps: int
 ) -> list[dict[str, Any]]:
@@ -47,20 +70,21 @@ def decoding_speed(
 
     Returns:
       One row per context: both speeds and their ratio, and the cached call split into the
-      prefill (a call for one new token, same cache size, so no new compilation) and the
-      time per further token.
+      prefill (a call for one new token, same cache size, so no new compilation, timed in
+      alternation with the full call) and the time per further token (the median difference
+      of the two, over ``new_tokens − 1`` tokens).
     """
     model = GopherLM(config, rngs=nnx.Rngs(0))
     rng = np.random.default_rng(0)
     rows = []
     for context in contexts:
         prompt = rng.integers(0, config.vocab_size, context - new_tokens).tolist()
-        cached_s, prefill_s = (
-            _median_seconds(
-                functools.partial(generate, model, prompt, n, temperature=0, max_len=context),
-                reps,
-            )
-            for n in (new_tokens, 1)
+        cached_s, prefill_s, steps_s = _paired_seconds(
+            *(
+                functools.partial(generate, model, prompt, n, temperature=0, max_len=context)
+                for n in (new_tokens, 1)
+            ),
+            reps,
         )
         uncached_s = _median_seconds(
             functools.partial(generate_uncached, model, prompt, new_tokens, temperature=0), reps
@@ -71,7 +95,7 @@ def decoding_speed(
                 "new_tokens": new_tokens,
                 "cached_tokens_per_s": new_tokens / cached_s,
                 "cached_prefill_s": prefill_s,
-                "cached_step_ms": 1e3 * max(cached_s - prefill_s, 1e-9) / (new_tokens - 1),
+                "cached_step_ms": 1e3 * max(steps_s, 1e-9) / max(new_tokens - 1, 1),
                 "uncached_tokens_per_s": new_tokens / uncached_s,
                 "speedup": uncached_s / cached_s,
             }

@@ -8,6 +8,7 @@ Tying is inferred from Table 1's parameter counts (see ``gopher_facts.md`` Sec. 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
@@ -368,13 +369,35 @@ def _scan_blocks(
         body = jax.checkpoint(layer) if remat else layer
         return jax.lax.scan(body, x_BxLxD, layers)[0], None
 
+    # The stacked caches are carried, not scanned over: a scanned-over cache would be sliced
+    # out and stacked back whole for every layer and step (three copies of each layer's
+    # cache per step in XLA:CPU's HLO). Carried, only the L new slots are written back.
     def decode_layer(
-        x_BxLxD: jax.Array, layer_and_cache: tuple[nnx.State, KVCache]
-    ) -> tuple[jax.Array, KVCache]:
-        one_layer, cache = layer_and_cache
-        return nnx.merge(graphdef, one_layer)(x_BxLxD, cache, prefill=prefill)
+        carry: tuple[jax.Array, KVCache], one_layer_and_index: tuple[nnx.State, jax.Array]
+    ) -> tuple[tuple[jax.Array, KVCache], None]:
+        (x_BxLxD, stacked), (one_layer, i) = carry, one_layer_and_index
+        cache = jax.tree.map(lambda leaf: leaf[i], stacked)
+        x_BxLxD, cache = nnx.merge(graphdef, one_layer)(x_BxLxD, cache, prefill=prefill)
+        L = x_BxLxD.shape[1]
+        start = cache.index - L
 
-    return jax.lax.scan(decode_layer, x_BxLxD, (layers, caches))
+        def put(stack_SxNxCxK: jax.Array, layer_NxCxK: jax.Array) -> jax.Array:
+            new_NxLxK = jax.lax.dynamic_slice_in_dim(layer_NxCxK, start, L, axis=1)
+            return jax.lax.dynamic_update_slice(stack_SxNxCxK, new_NxLxK[None], (i, 0, start, 0))
+
+        stacked = dataclasses.replace(
+            stacked,
+            k_NxCxK=put(stacked.k_NxCxK, cache.k_NxCxK),
+            v_NxCxK=put(stacked.v_NxCxK, cache.v_NxCxK),
+            index=stacked.index.at[i].set(cache.index),
+        )
+        return (x_BxLxD, stacked), None
+
+    n_layers = jax.tree.leaves(layers)[0].shape[0]
+    (x_BxLxD, caches), _ = jax.lax.scan(
+        decode_layer, (x_BxLxD, caches), (layers, jnp.arange(n_layers))
+    )
+    return x_BxLxD, caches
 
 
 def count_params(config: ModelConfig, *, include_embeddings: bool = True) -> int:

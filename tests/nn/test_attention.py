@@ -136,3 +136,60 @@ def test_cached_chunks_match_full_pass(rng, relative):
         outs.append(y)
     assert int(cache.index) == 12
     np.testing.assert_allclose(jnp.concatenate(outs, axis=1), full, rtol=1e-5, atol=1e-5)
+
+
+def _tiled_layer(relative, clamp_len=None, seed=0):
+    """`_layer`'s shape with blockwise full passes from 8 positions on, in tiles of 4."""
+    cfg = ModelConfig(
+        n_layers=2, n_heads=2, d_head=8, d_model=16, vocab_size=64, max_seq_len=32,
+        position="relative" if relative else "absolute", clamp_len=clamp_len,
+        blockwise_from=8, attention_block=4,
+    )  # fmt: skip
+    attn = Attention(cfg, rngs=nnx.Rngs(seed))
+    randomize_params(attn, seed)
+    return attn
+
+
+@pytest.mark.parametrize(("relative", "clamp_len"), [(True, None), (True, 3), (False, None)])
+@pytest.mark.parametrize("prompt_len", [1, 4])
+def test_one_token_steps_after_prefill_match_full_pass(rng, relative, clamp_len, prompt_len):
+    """The single-token path (`_attend_one`) at every position, in a cache with spare slots."""
+    attn = _layer(relative=relative, clamp_len=clamp_len)
+    x = jnp.asarray(rng.normal(size=(2, 11, 16)).astype(np.float32))
+    full, _ = attn(x)
+    first, cache = attn.prefill(x[:, :prompt_len], attn.init_cache(2, 16))
+    outs = [first]
+    for i in range(prompt_len, 11):
+        y, cache = attn(x[:, i : i + 1], cache)
+        outs.append(y)
+    assert int(cache.index) == 11
+    np.testing.assert_allclose(jnp.concatenate(outs, axis=1), full, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("relative", "clamp_len"), [(True, None), (True, 2), (False, None)])
+def test_tiled_prefill_writes_the_cache_the_dense_chunk_writes(rng, relative, clamp_len):
+    """prefill over 12 positions (tiles of 4) = the dense cached chunk: outputs and cache."""
+    attn = _tiled_layer(relative, clamp_len)
+    assert attn.uses_blockwise(12)
+    x = jnp.asarray(rng.normal(size=(2, 12, 16)).astype(np.float32))
+    tiled, cache = attn.prefill(x, attn.init_cache(2, 20))
+    dense, want = attn(x, attn.init_cache(2, 20))  # scores against all 20 slots
+    np.testing.assert_allclose(tiled, dense, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(tiled, attn(x)[0], rtol=1e-5, atol=1e-5)
+    assert int(cache.index) == int(want.index) == 12
+    for got_array, want_array in [(cache.k_NxCxK, want.k_NxCxK), (cache.v_NxCxK, want.v_NxCxK)]:
+        np.testing.assert_allclose(got_array, want_array, rtol=1e-6, atol=1e-6)
+    step, _ = attn(x[:, -1:] * 0.5, cache)  # a step after the tiled prefill
+    np.testing.assert_allclose(step, attn(x[:, -1:] * 0.5, want)[0], rtol=1e-5, atol=1e-5)
+
+
+def test_cache_rows_are_sequence_major_and_read_back_position_major(rng):
+    """Row b·H + h holds sequence b's head h; k_BxCxHxK gives the keys back as [B, C, H, K]."""
+    attn = _layer(relative=True, clamp_len=None)
+    x = jnp.asarray(rng.normal(size=(3, 5, 16)).astype(np.float32))
+    _, cache = attn.prefill(x, attn.init_cache(3, 7))
+    assert cache.k_NxCxK.shape == (3 * 2, 7, 8) and cache.r_HxCxK.shape == (2, 7, 8)
+    keys_BxLxHxK = np.asarray(attn.key(x))
+    np.testing.assert_allclose(cache.k_BxCxHxK[:, :5], keys_BxLxHxK, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(cache.k_NxCxK[2 * 2 + 1, :5], keys_BxLxHxK[2, :, 1], rtol=1e-6)
+    assert not np.any(np.asarray(cache.v_BxCxHxK[:, 5:]))  # unwritten slots stay zero

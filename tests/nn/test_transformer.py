@@ -186,3 +186,39 @@ def test_scanned_parameters_carry_a_layers_axis():
     assert SMALL.replace(scan_layers=True).num_params() == SMALL.num_params()
     # Layers draw different initial weights.
     assert not np.allclose(kernel[...][0], kernel[...][1])
+
+
+TILED = {"dense prefill": {}, "tiled prefill": {"blockwise_from": 8, "attention_block": 4}}
+
+
+@pytest.mark.parametrize("tiling", TILED)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_prefill_gives_the_logits_and_caches_of_decode(rng, variant, tiling):
+    """GopherLM.prefill = decode on an empty cache; the steps after it = the full pass.
+
+    With tiles of 4 from 8 positions on, the 14-token prompt is split: 12 positions through
+    the blockwise full pass, the last 2 through `decode`.
+    """
+    model = _model(VARIANTS[variant].replace(**TILED[tiling]))
+    tokens = jnp.asarray(rng.integers(0, 50, (2, 17)), jnp.int32)
+    logits, caches = jax.jit(model.prefill)(tokens[:, :14], model.init_cache(2, 20))
+    want, want_caches = model.decode(tokens[:, :14], model.init_cache(2, 20))
+    np.testing.assert_allclose(logits, want, rtol=1e-5, atol=1e-5)
+    for got, expected in zip(jax.tree.leaves(caches), jax.tree.leaves(want_caches), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+    steps = [logits]
+    step = jax.jit(model.decode)
+    for i in range(14, 17):
+        logits, caches = step(tokens[:, i : i + 1], caches)
+        steps.append(logits)
+    np.testing.assert_allclose(jnp.concatenate(steps, 1), model(tokens), rtol=1e-5, atol=1e-5)
+
+
+def test_short_prompts_skip_the_split(rng):
+    """Below blockwise_from (or without it) the whole prompt goes through one full pass."""
+    model = _model(SMALL.replace(blockwise_from=None))
+    tokens = jnp.asarray(rng.integers(0, 50, (1, 9)), jnp.int32)
+    logits, caches = model.prefill(tokens, model.init_cache(1, 12))
+    assert [int(c.index) for c in caches] == [9, 9]
+    np.testing.assert_allclose(logits, model(tokens), rtol=1e-5, atol=1e-5)
