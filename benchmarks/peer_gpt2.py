@@ -76,6 +76,18 @@ class GPT2Config:
     layer_norm_eps: float = 1e-5
 
 
+def _linear(
+    config: GPT2Config, d_in: int, d_out: int, *, residual: bool, rngs: nnx.Rngs
+) -> nnx.Linear:
+    """A GPT-2 linear layer: N(0, init_std²) weights, scaled by 1/sqrt(2·n_layers) when it
+    writes into the residual stream (GPT-2's residual scaling)."""
+    std = config.init_std / math.sqrt(2 * config.n_layers) if residual else config.init_std
+    return nnx.Linear(
+        d_in, d_out, use_bias=config.use_bias, kernel_init=nnx.initializers.normal(std),
+        rngs=rngs,
+    )  # fmt: skip
+
+
 class CausalSelfAttention(nnx.Module):
     """Multi-head causal self-attention with fused query/key/value projections."""
 
@@ -88,21 +100,8 @@ class CausalSelfAttention(nnx.Module):
         """
         self.n_heads, self.d_head = config.n_heads, config.d_head
         width = config.n_heads * config.d_head
-        residual_std = config.init_std / math.sqrt(2 * config.n_layers)
-        self.qkv = nnx.Linear(
-            config.d_model,
-            3 * width,
-            use_bias=config.use_bias,
-            kernel_init=nnx.initializers.normal(config.init_std),
-            rngs=rngs,
-        )
-        self.out = nnx.Linear(
-            width,
-            config.d_model,
-            use_bias=config.use_bias,
-            kernel_init=nnx.initializers.normal(residual_std),
-            rngs=rngs,
-        )
+        self.qkv = _linear(config, config.d_model, 3 * width, residual=False, rngs=rngs)
+        self.out = _linear(config, width, config.d_model, residual=True, rngs=rngs)
 
     def __call__(self, x_BxLxD: jax.Array) -> jax.Array:
         """Attend from every position to itself and the positions before it.
@@ -130,21 +129,8 @@ class MLP(nnx.Module):
           config: Model shape.
           rngs: Random streams for initialisation.
         """
-        residual_std = config.init_std / math.sqrt(2 * config.n_layers)
-        self.fc = nnx.Linear(
-            config.d_model,
-            config.d_ff,
-            use_bias=config.use_bias,
-            kernel_init=nnx.initializers.normal(config.init_std),
-            rngs=rngs,
-        )
-        self.proj = nnx.Linear(
-            config.d_ff,
-            config.d_model,
-            use_bias=config.use_bias,
-            kernel_init=nnx.initializers.normal(residual_std),
-            rngs=rngs,
-        )
+        self.fc = _linear(config, config.d_model, config.d_ff, residual=False, rngs=rngs)
+        self.proj = _linear(config, config.d_ff, config.d_model, residual=True, rngs=rngs)
 
     def __call__(self, x_BxLxD: jax.Array) -> jax.Array:
         """Apply the MLP.

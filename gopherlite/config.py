@@ -51,8 +51,9 @@ class ModelConfig:
         compute attention tile by tile with an online softmax (`gopherlite.nn.blockwise`), so
         no ``[L, L]`` score array exists; None keeps the dense layer at every length. The
         result is the same either way (float64 tests); only memory and speed differ. The
-        default, 1,024, is where the tiny train step measured faster tiled (0.66× the dense
-        step time at 1,024 tokens, 0.96× at 512; ``python -m gopherlite bench``).
+        default, 1,024, is where the tiny train step measured clearly faster tiled (0.66× and
+        0.83× the dense step time at 1,024 tokens in two runs, 0.96× and 0.90× at 512;
+        ``python -m gopherlite bench``).
       attention_block: Tile size of blockwise attention; the length must be a multiple of it
         (shorter or indivisible lengths fall back to the dense layer).
 

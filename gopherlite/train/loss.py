@@ -6,9 +6,8 @@ formed. Here the sequence is cut into chunks of ``c`` positions; for each chunk 
 formed, the float32 cross-entropy (G App. C) and its gradient are computed at once (JAX's
 own backward of the plain loss, `gopherlite.evaluate.token_nll`), and that gradient is
 pushed through the unembedding straight away (to the final hidden states and to the
-embedding table). Only the
-``[B, c, V]`` logits of one chunk exist at a time; the backward pass merely scales the saved
-gradients by the incoming cotangent, so nothing is recomputed.
+embedding table). Only the ``[B, c, V]`` logits of one chunk exist at a time; the backward
+pass merely scales the saved gradients by the incoming cotangent, so nothing is recomputed.
 
 It is used for training only (a gradient is always wanted there); evaluation keeps
 `gopherlite.evaluate.cross_entropy`, whose loss this equals.
