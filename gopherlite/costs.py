@@ -27,6 +27,8 @@ from gopherlite.sharding import (
     is_optimizer_state,
     state_shardings,
 )
+from gopherlite.train.config import TrainConfig
+from gopherlite.train.loss import chunk_size
 
 _FLOAT32_BYTES = jnp.dtype(jnp.float32).itemsize
 _ADAM_MOMENTS = 2  # first and second moment
@@ -186,7 +188,12 @@ def state_bytes_per_device(
 
 
 def activation_bytes_per_device(
-    config: ModelConfig, per_device_batch: int, seq_len: int, tensor: int, remat: bool
+    config: ModelConfig,
+    per_device_batch: int,
+    seq_len: int,
+    tensor: int,
+    remat: bool,
+    loss_chunk: int | None = TrainConfig.loss_chunk,
 ) -> int:
     """Activations kept for the backward pass on one device (an analytic estimate).
 
@@ -195,9 +202,12 @@ def activation_bytes_per_device(
     over ``tensor``), the MLP's two hidden tensors (2·L·d_ff, split); and the float32 score
     matrices — content and position terms for relative attention, content only for absolute —
     plus the probabilities (H·L² each, split over ``tensor``). With rematerialisation only each
-    block's input (L·d) is kept, plus one block recomputed at a time. The float32 logits and
-    their gradient (2·L·V, split over ``tensor``) are added. Fusion lets XLA keep less than
-    this; tests compare the total with the compiler's own memory analysis.
+    block's input (L·d) is kept, plus one block recomputed at a time. The training loss
+    (`gopherlite.train.loss`) holds the float32 logits and their gradient of one chunk of
+    ``c`` positions at a time (2·c·V, split over ``tensor``; ``c = L`` when the loss is not
+    chunked), and keeps the gradient with respect to the final hidden states (L·d) and the
+    float32 table gradient (V·d) for the backward pass. Fusion lets XLA keep less than this;
+    tests compare the total with the compiler's own memory analysis.
 
     Args:
       config: The model (its ``dtype`` sets ``a``).
@@ -205,6 +215,7 @@ def activation_bytes_per_device(
       seq_len: Sequence length L.
       tensor: Tensor-parallel degree.
       remat: Rematerialise blocks.
+      loss_chunk: Positions per chunk of the loss (`TrainConfig.loss_chunk`; None: one chunk).
 
     Returns:
       Bytes.
@@ -216,8 +227,12 @@ def activation_bytes_per_device(
     block = b * L * (5 * d * a + (4 * hk + 2 * config.d_ff) * a / t)
     block += b * h * L * L * (score_terms * _FLOAT32_BYTES + a) / t
     kept = config.n_layers * b * L * d * a + block if remat else config.n_layers * block
-    logits = 2 * b * L * config.vocab_size * _FLOAT32_BYTES / t
-    return int(kept + logits)
+    c, V = chunk_size(L, loss_chunk), config.vocab_size
+    if c == L:  # one chunk: the logits and their gradient, nothing else kept by the loss
+        loss = 2 * b * L * V * _FLOAT32_BYTES / t
+    else:
+        loss = (2 * b * c * V + V * d) * _FLOAT32_BYTES / t + b * L * d * a
+    return int(kept + loss)
 
 
 def memory_per_device(
@@ -230,6 +245,7 @@ def memory_per_device(
     per_device_batch: int = 1,
     seq_len: int | None = None,
     remat: bool = False,
+    loss_chunk: int | None = TrainConfig.loss_chunk,
 ) -> MemoryEstimate:
     """Will one training step fit? Bytes per device for a model × layout × mesh × precision × chip.
 
@@ -243,6 +259,7 @@ def memory_per_device(
       per_device_batch: Sequences per data-parallel device (the micro-batch).
       seq_len: Sequence length; None for the model's ``max_seq_len``.
       remat: Rematerialise blocks in the backward pass.
+      loss_chunk: Positions per chunk of the training loss (`TrainConfig.loss_chunk`).
 
     Returns:
       The estimate.
@@ -253,7 +270,7 @@ def memory_per_device(
     params, optimizer = state_bytes_per_device(model_config, precision, mesh, layout)
     config = get_policy(precision).apply_to(model_config)
     activations = activation_bytes_per_device(
-        config, per_device_batch, seq_len or config.max_seq_len, mesh["tensor"], remat
+        config, per_device_batch, seq_len or config.max_seq_len, mesh["tensor"], remat, loss_chunk
     )
     gradients = params
     total = params + optimizer + gradients + activations

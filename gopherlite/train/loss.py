@@ -97,12 +97,13 @@ def fused_cross_entropy(
     """
     total, weight, _, _ = _loss_and_grads(
         h_BxLxD, table_VxD, targets_BxL, weights_BxL, label_smoothing,
-        _chunk_size(h_BxLxD.shape[1], chunk),
+        chunk_size(h_BxLxD.shape[1], chunk),
     )  # fmt: skip
     return total, weight
 
 
-def _chunk_size(L: int, chunk: int | None) -> int:
+def chunk_size(L: int, chunk: int | None) -> int:
+    """The chunk the loss uses for length ``L``: ``chunk``, or ``L`` if None or not a divisor."""
     return L if chunk is None or chunk <= 0 or L % chunk else chunk
 
 
@@ -110,7 +111,7 @@ def _fwd(
     h: Array, table: Array, targets: Array, weights: Array, smoothing: float, chunk: int | None
 ) -> tuple[tuple[Array, Array], tuple[Array, ...]]:
     total, weight, dh, dtable = _loss_and_grads(
-        h, table, targets, weights, smoothing, _chunk_size(h.shape[1], chunk)
+        h, table, targets, weights, smoothing, chunk_size(h.shape[1], chunk)
     )
     dtypes = (jnp.zeros((0,), h.dtype), jnp.zeros((0,), table.dtype))  # dtypes, not data
     return (total, weight), (dh, dtable, *dtypes, weights)
