@@ -116,6 +116,32 @@ def lab_server(tmp_path_factory):
             process.wait()
 
 
+@pytest.fixture
+def lab(lab_server):
+    """The JupyterLab of `lab_server` for one test; its kernels are shut down afterwards.
+
+    Closing a page leaves its kernel running with everything the chapter computed; eleven
+    chapters' kernels held several GB on the 2-core machine and slowed the rest of the suite.
+    """
+    yield lab_server
+    base_url, token, _ = lab_server
+    for session in _api(base_url, token, "sessions"):
+        _api(base_url, token, f"sessions/{session['id']}", method="DELETE")
+    deadline = time.monotonic() + 30
+    while _api(base_url, token, "kernels"):
+        assert time.monotonic() < deadline, "JupyterLab's kernels did not shut down in 30 s"
+        time.sleep(0.5)
+
+
+def _api(base_url: str, token: str, path: str, method: str = "GET"):
+    request = urllib.request.Request(
+        f"{base_url}/api/{path}", method=method, headers={"Authorization": f"token {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -46,8 +46,8 @@ TEXT_INCLUDES_JS = """([selector, text]) => {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_chapter_runs_in_lab_and_its_widgets_respond(path, browser, lab_server, capsys):
-    base_url, token, _ = lab_server
+def test_chapter_runs_in_lab_and_its_widgets_respond(path, browser, lab, capsys):
+    base_url, token, _ = lab
     shots = Path(tempfile.mkdtemp(prefix=f"gopherlite-browser-{path.stem}-"))
     page = browser.new_page(viewport={"width": 1500, "height": 1400})
     try:

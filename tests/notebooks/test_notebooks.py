@@ -81,14 +81,16 @@ def test_notebook_follows_the_workbook_shape(path):
 def test_notebook_runs_headless_in_smoke_mode(path, new_kernel_manager, monkeypatch, capsys):
     monkeypatch.setenv("GOPHERLITE_SMOKE", "1")
     nb = _read(path)
+    km = new_kernel_manager()
     client = NotebookClient(
-        nb,
-        km=new_kernel_manager(),
-        timeout=CELL_TIMEOUT_S,
-        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+        nb, km=km, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(NOTEBOOK_DIR)}}
     )
     start = time.perf_counter()
-    client.execute()  # raises CellExecutionError, with the traceback, if any cell fails
+    try:
+        client.execute()  # raises CellExecutionError, with the traceback, if any cell fails
+    finally:  # nbclient leaves a kernel it was given running (it held ~1 GB per chapter)
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     elapsed = time.perf_counter() - start
     with capsys.disabled():
         print(f"\n{path.name}: executed in smoke mode in {elapsed:.1f} s")
