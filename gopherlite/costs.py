@@ -205,8 +205,9 @@ def activation_bytes_per_device(
     block's input (L·d) is kept, plus one block recomputed at a time. The training loss
     (`gopherlite.train.loss`) holds the float32 logits and their gradient of one chunk of
     ``c`` positions at a time (2·c·V, split over ``tensor``; ``c = L`` when the loss is not
-    chunked), and keeps the gradient with respect to the final hidden states (L·d) and the
-    float32 table gradient (V·d) for the backward pass. Fusion lets XLA keep less than this;
+    chunked), with that chunk's float32 table gradient (V·d) beside the running sum (which
+    is the table's entry in ``gradients``), and keeps the gradient with respect to the final
+    hidden states (L·d) for the backward pass. Fusion lets XLA keep less than this;
     tests compare the total with the compiler's own memory analysis.
 
     Args:
