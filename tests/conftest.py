@@ -6,6 +6,8 @@ fails loudly.
 
 import gc
 import os
+import shutil
+import tempfile
 
 import jax
 import jax.numpy as jnp
@@ -14,6 +16,30 @@ import pytest
 from flax import nnx
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+# One persistent compilation cache per test run, shared by every process the run starts: xdist
+# workers, the multi-device tier, notebook and JupyterLab kernels, CLI and multiprocess
+# workers (they inherit the environment set here). The notebook and browser tiers run the same
+# chapters and many tests build the same small models, so most compilations happen once.
+_CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"
+
+
+def pytest_configure(config):
+    if os.environ.get(_CACHE_ENV) is None and not hasattr(config, "workerinput"):
+        os.environ[_CACHE_ENV] = tempfile.mkdtemp(prefix="gopherlite-jax-cache-")
+        os.environ["GOPHERLITE_TESTS_OWN_JAX_CACHE"] = "1"
+    if os.environ.get(_CACHE_ENV):
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
+        jax.config.update("jax_compilation_cache_dir", os.environ[_CACHE_ENV])
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+def pytest_unconfigure(config):
+    if os.environ.get("GOPHERLITE_TESTS_OWN_JAX_CACHE") and not hasattr(config, "workerinput"):
+        shutil.rmtree(os.environ[_CACHE_ENV], ignore_errors=True)
+
 
 # The multi-device tier runs in its own process (see tests/test_sharding.py).
 collect_ignore = [] if os.environ.get("GOPHERLITE_MULTIDEVICE") else ["multidevice"]
