@@ -205,9 +205,9 @@ def activation_bytes_per_device(
     block's input (L·d) is kept, plus one block recomputed at a time. The training loss
     (`gopherlite.train.loss`) holds the float32 logits and their gradient of one chunk of
     ``c`` positions at a time (2·c·V, split over ``tensor``; ``c = L`` when the loss is not
-    chunked), with that chunk's float32 table gradient (V·d) beside the running sum (which
-    is the table's entry in ``gradients``), and keeps the gradient with respect to the final
-    hidden states (L·d) for the backward pass. Fusion lets XLA keep less than this;
+    chunked; the table gradient is added into a running float32 sum, counted as the table's
+    entry in ``gradients``), and keeps the gradient with respect to the final hidden states
+    (L·d) for the backward pass. Fusion lets XLA keep less than this;
     tests compare the total with the compiler's own memory analysis.
 
     Args:
@@ -232,7 +232,7 @@ def activation_bytes_per_device(
     if c == L:  # one chunk: the logits and their gradient, nothing else kept by the loss
         loss = 2 * b * L * V * _FLOAT32_BYTES / t
     else:
-        loss = (2 * b * c * V + V * d) * _FLOAT32_BYTES / t + b * L * d * a
+        loss = 2 * b * c * V * _FLOAT32_BYTES / t + b * L * d * a
     return int(kept + loss)
 
 

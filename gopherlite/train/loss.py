@@ -44,30 +44,33 @@ def _loss_and_grads(
     """Weighted NLL sum, weight sum, and their gradients w.r.t. ``h`` and ``table``."""
     f32 = jnp.promote_types(h_BxLxD.dtype, jnp.float32)  # float64 in the tests
 
-    def chunk_nll(h_BxcxD: Array, table: Array, t_Bxc: Array, w_Bxc: Array) -> Array:
-        z_BxcxV = jnp.einsum("BLD,VD->BLV", h_BxcxD, table, preferred_element_type=f32)
-        z_BxcxV = constrain(z_BxcxV, "batch", "length", "vocab")
-        return jnp.sum(token_nll(z_BxcxV, t_Bxc, smoothing) * w_Bxc.astype(f32))
-
-    def one_chunk(dtable_VxD: Array, xs: tuple[Array, Array, Array]) -> tuple[Array, tuple]:
+    def one_chunk(dtable_DxV: Array, xs: tuple[Array, Array, Array]) -> tuple[Array, tuple]:
         h_BxcxD, t_Bxc, w_Bxc = xs
-        # The chunk's loss and its gradient together: JAX's own backward of the plain loss,
-        # taken here so that the chunk's logits can be dropped before the next chunk.
-        total, (dh_BxcxD, dtable_c) = jax.value_and_grad(chunk_nll, argnums=(0, 1))(
-            h_BxcxD, table_VxD, t_Bxc, w_Bxc
-        )
-        dtable_VxD = dtable_VxD + dtable_c.astype(f32)
-        return dtable_VxD, (total, jnp.sum(w_Bxc.astype(f32)), dh_BxcxD)
+        z_BxcxV = jnp.einsum("BLD,VD->BLV", h_BxcxD, table_VxD, preferred_element_type=f32)
+        z_BxcxV = constrain(z_BxcxV, "batch", "length", "vocab")
 
-    zeros_VxD = jnp.zeros(table_VxD.shape, f32)
+        def chunk_nll(z_BxcxV: Array) -> Array:
+            return jnp.sum(token_nll(z_BxcxV, t_Bxc, smoothing) * w_Bxc.astype(f32))
+
+        # The chunk's loss and its logit gradient together (JAX's own backward of the plain
+        # loss), pushed through the unembedding at once so the logits can be dropped.
+        total, dz_BxcxV = jax.value_and_grad(chunk_nll)(z_BxcxV)
+        dh_BxcxD = jnp.einsum("BLV,VD->BLD", dz_BxcxV, table_VxD.astype(f32))
+        # The table gradient is formed as [D, V] (transposed once, at the end): XLA:CPU then
+        # transposes the small [B·c, D] hidden states for the matmul rather than the [B·c, V]
+        # logit gradient (2-6% faster tiny steps, measured A/B in one process, 2026-12-07).
+        dtable_DxV = dtable_DxV + jnp.einsum("BLD,BLV->DV", h_BxcxD.astype(f32), dz_BxcxV)
+        return dtable_DxV, (total, jnp.sum(w_Bxc.astype(f32)), dh_BxcxD.astype(h_BxLxD.dtype))
+
+    zeros_DxV = jnp.zeros(table_VxD.shape[::-1], f32)
     if chunk == h_BxLxD.shape[1]:  # one chunk: no loop
-        dtable_VxD, (total, weight, dh_BxLxD) = one_chunk(
-            zeros_VxD, (h_BxLxD, targets_BxL, weights_BxL)
+        dtable_DxV, (total, weight, dh_BxLxD) = one_chunk(
+            zeros_DxV, (h_BxLxD, targets_BxL, weights_BxL)
         )
-        return total, weight, dh_BxLxD, dtable_VxD
+        return total, weight, dh_BxLxD, dtable_DxV.T
     xs = (_chunks(h_BxLxD, chunk), _chunks(targets_BxL, chunk), _chunks(weights_BxL, chunk))
-    dtable_VxD, (totals, weights, dh_NxBxcxD) = jax.lax.scan(one_chunk, zeros_VxD, xs)
-    return totals.sum(), weights.sum(), _unchunk(dh_NxBxcxD), dtable_VxD
+    dtable_DxV, (totals, weights, dh_NxBxcxD) = jax.lax.scan(one_chunk, zeros_DxV, xs)
+    return totals.sum(), weights.sum(), _unchunk(dh_NxBxcxD), dtable_DxV.T
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))

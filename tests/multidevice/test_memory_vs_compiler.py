@@ -2,8 +2,8 @@
 
 Measured agreement on 8 fake CPU devices (tiny preset, 16 × 128 tokens):
 - parameters + optimizer state: exact (ratio 1.000) for every layout;
-- whole step without rematerialisation, with the default chunked loss: the estimate is 0.77
-  (fsdp) to 1.05 (zero) of the compiler's arguments + temporaries (2026-12-07; it leaves out
+- whole step without rematerialisation, with the default chunked loss: the estimate is 0.75
+  (fsdp) to 1.06 (zero) of the compiler's arguments + temporaries (2026-12-07; it leaves out
   fsdp's gathered weights and XLA's scratch buffers), so the test allows [0.70, 1.10].
 XLA:CPU does not lower its temporaries when blocks are rematerialised (its peak stayed the
 same in our measurement), so remat is not compared here.
