@@ -207,8 +207,8 @@ def activation_bytes_per_device(
     ``c`` positions at a time (2·c·V, split over ``tensor``; ``c = L`` when the loss is not
     chunked; the table gradient is added into a running float32 sum, counted as the table's
     entry in ``gradients``), and keeps the gradient with respect to the final hidden states
-    (L·d) for the backward pass. Fusion lets XLA keep less than this;
-    tests compare the total with the compiler's own memory analysis.
+    (L·d) for the backward pass. Fusion lets XLA keep less than this; tests compare the total
+    with the compiler's own memory analysis.
 
     Args:
       config: The model (its ``dtype`` sets ``a``).
@@ -228,11 +228,8 @@ def activation_bytes_per_device(
     block = b * L * (5 * d * a + (4 * hk + 2 * config.d_ff) * a / t)
     block += b * h * L * L * (score_terms * _FLOAT32_BYTES + a) / t
     kept = config.n_layers * b * L * d * a + block if remat else config.n_layers * block
-    c, V = chunk_size(L, loss_chunk), config.vocab_size
-    if c == L:  # one chunk: the logits and their gradient, nothing else kept by the loss
-        loss = 2 * b * L * V * _FLOAT32_BYTES / t
-    else:
-        loss = 2 * b * c * V * _FLOAT32_BYTES / t + b * L * d * a
+    c = chunk_size(L, loss_chunk)
+    loss = 2 * b * c * config.vocab_size * _FLOAT32_BYTES / t + b * L * d * a
     return int(kept + loss)
 
 
