@@ -14,11 +14,13 @@ import math
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from flax.nnx.nn.dtypes import promote_dtype
 
 from gopherlite.config import ModelConfig
 from gopherlite.nn.attention import Attention, KVCache
 from gopherlite.nn.init import dtype_of, logical, normal_init
 from gopherlite.nn.norm import Norm
+from gopherlite.nn.projection import matmul
 from gopherlite.sharding import constrain
 
 
@@ -57,8 +59,14 @@ class FeedForward(nnx.Module):
         Returns:
           The MLP output, same shape.
         """
-        h_BxLxF = constrain(self.up(x_BxLxD), "batch", "length", "mlp")
-        return self.down(jax.nn.gelu(h_BxLxF, approximate=True))
+        h_BxLxF = constrain(_project(self.up, x_BxLxD), "batch", "length", "mlp")
+        return _project(self.down, jax.nn.gelu(h_BxLxF, approximate=True))
+
+
+def _project(linear: nnx.Linear, x_BxLxD: jax.Array) -> jax.Array:
+    """``linear(x)`` with `projection.matmul`'s backward (same dtypes as ``nnx.Linear``)."""
+    x_BxLxD, kernel_DxF = promote_dtype((x_BxLxD, linear.kernel[...]), dtype=linear.dtype)
+    return matmul(x_BxLxD, kernel_DxF)
 
 
 class Block(nnx.Module):

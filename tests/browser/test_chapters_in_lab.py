@@ -191,7 +191,10 @@ def _check_mesh_builder(page, shots):
     page.wait_for_function(
         TEXT_INCLUDES_JS, arg=[".gl-mesh-message", "needs 16 devices"], timeout=UI_TIMEOUT_MS
     )
+    message = page.locator(".gl-mesh-message")
+    message.scroll_into_view_if_needed()
     builder.screenshot(path=shots / "5-mesh-builder-bad-mesh.png")
+    message.screenshot(path=shots / "6-mesh-message-bad-mesh.png")
 
 
 CHAPTER_CHECKS = {
