@@ -52,6 +52,10 @@ def test_bench_quick_writes_every_section(tmp_path, capsys):
     assert len(results["decoding"]) >= 1
     assert {"train_s", "encode_mb_per_s"} <= set(results["tokenizer"])
     assert len(results["targets"]) == 4  # with the peer target (benchmarks/peer_gpt2.py)
+    # The fp32 row carries its step's matmuls timed alone (no 44M shape in a quick run).
+    (tiny_fp32,) = [r for r in results["training"] if r["precision"] == "fp32"]
+    assert tiny_fp32["matmuls"]["count"] > tiny_fp32["matmuls"]["distinct"] > 0
+    assert tiny_fp32["mfu_limit"] > 0 and tiny_fp32["step_over_matmuls"] > 0
     assert all(isinstance(t["reached"], bool) for t in results["targets"])
 
     long = results["long_context"]
@@ -67,7 +71,7 @@ def test_bench_quick_writes_every_section(tmp_path, capsys):
 
     table = capsys.readouterr().out
     for heading in (
-        "matmul peak", "training", "relative attention", "checkpoint every 2", "scan over layers",
+        "matmul peak", "training", "own matmuls", "relative attention", "checkpoint every 2", "scan over layers",
         "decoding",
         "tokenizer", "long context",
     ):  # fmt: skip

@@ -17,14 +17,16 @@ each ended by `jax.block_until_ready`):
 6. SentencePiece training time and encoding throughput on the embedded corpus;
 7. long contexts: XLA's memory analysis and the step time of the tiny fp32 train step at
    512, 1,024 and 2,048 tokens with dense and with blockwise attention (`long_context`);
-8. an independent peer: a plain Flax NNX GPT-2 (``benchmarks/peer_gpt2.py``, no gopherlite
+8. the step's own limit: every matmul of the fp32 train step timed alone at its shape
+   (`matmul_limit`), so ``step s / matmul s`` says how much of the step is not matmuls;
+9. an independent peer: a plain Flax NNX GPT-2 (``benchmarks/peer_gpt2.py``, no gopherlite
    code) whose float32 train step alternates with gopherlite's GPT-2 and Gopher modes at the
    tiny shape on the same batch (`peer`).
 
 `format_table` renders the results with the targets each is measured against. The command
 ``python -m gopherlite bench`` and ``benchmarks/bench.py`` both call these functions; the
-measurements live in `training`, `checkpointing`, `decoding`, `long_context`, `peer` and
-`report`.
+measurements live in `training`, `matmul_limit`, `checkpointing`, `decoding`,
+`long_context`, `peer` and `report`.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ import jax
 from gopherlite.bench.checkpointing import checkpoint_costs
 from gopherlite.bench.decoding import decoding_speed, tokenizer_speed
 from gopherlite.bench.long_context import long_context_costs
+from gopherlite.bench.matmul_limit import step_matmuls, time_matmuls
 from gopherlite.bench.peer import peer_costs
 from gopherlite.bench.report import (
+    TARGET_44M_MFU,
     TARGET_DECODE_SPEEDUP,
     TARGET_PEER_RATIO,
     TARGET_RELATIVE_RATIO,
@@ -64,6 +68,7 @@ from gopherlite.hardware import measured_matmul_flops
 
 __all__ = [
     "SETTINGS",
+    "TARGET_44M_MFU",
     "TARGET_DECODE_SPEEDUP",
     "TARGET_PEER_RATIO",
     "TARGET_RELATIVE_RATIO",
@@ -184,6 +189,10 @@ def run(quick: bool) -> dict[str, Any]:
     for name, shape in s["training"].items():
         rows, trainers = training_throughput(name, *shape, reps=s["train_reps"])
         results["training"] += rows
+        # The fp32 step against its own matmuls timed alone (`matmul_limit`).
+        fp32_row = next(r for r in rows if r["precision"] == "fp32")
+        batch = random_batch(shape[0].vocab_size, *shape[1:])
+        fp32_row["matmuls"] = time_matmuls(step_matmuls(trainers["fp32"].step_jaxpr(batch)))
         if name == "tiny":
             tiny_fp32 = trainers["fp32"]
         del trainers  # free the larger shapes' state before the next benchmark

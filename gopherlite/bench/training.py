@@ -127,7 +127,9 @@ def add_mfu(rows: list[dict[str, Any]], peaks: dict[str, float]) -> None:
 
     MFU counts `ModelConfig.flops_per_token` (training, at the row's window length) times
     tokens/s against the float32 peak (``mfu_fp32_peak``) and the bfloat16 peak
-    (``mfu_bf16_peak``).
+    (``mfu_bf16_peak``). Rows that carry their step's matmuls timed alone (``matmuls``,
+    `matmul_limit.time_matmuls`) also get ``mfu_limit`` (the MFU of a step that were nothing
+    but those matmuls) and ``step_over_matmuls`` (step time over matmul time).
 
     Args:
       rows: Rows with ``flops_per_token`` and ``tokens_per_s``.
@@ -137,6 +139,10 @@ def add_mfu(rows: list[dict[str, Any]], peaks: dict[str, float]) -> None:
         flops_per_s = row["flops_per_token"] * row["tokens_per_s"]
         row["mfu_fp32_peak"] = flops_per_s / peaks["float32"]
         row["mfu_bf16_peak"] = flops_per_s / peaks["bfloat16"]
+        if "matmuls" in row:  # the step's matmuls timed alone (`matmul_limit.time_matmuls`)
+            model_flops = row["flops_per_token"] * row["batch_size"] * row["seq_len"]
+            row["mfu_limit"] = model_flops / row["matmuls"]["seconds"] / peaks["float32"]
+            row["step_over_matmuls"] = row["step_s"] / row["matmuls"]["seconds"]
 
 
 def architecture_costs(

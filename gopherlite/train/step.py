@@ -222,6 +222,18 @@ class Trainer:
             raise RuntimeError("The train step is not compiled yet: call compile(batch) first.")
         return self._step.as_text()
 
+    def step_jaxpr(self, batch: Batch) -> jax.extend.core.ClosedJaxpr:
+        """The train step traced to a jaxpr (forward, backward and update), nothing run.
+
+        Args:
+          batch: An example batch (only its shapes are used).
+
+        Returns:
+          The closed jaxpr of one step on this batch shape (e.g. to list its matmuls).
+        """
+        with jax.set_mesh(self.mesh):
+            return jax.make_jaxpr(self._pure_step)(self.state, self.put(batch))
+
     def _pure_step(self, state: Any, batch: Batch) -> tuple[Any, dict[str, jax.Array]]:
         model, optimizer = nnx.merge(self.graphdef, state)
         step = optimizer.step[...]
