@@ -35,8 +35,9 @@ from gopherlite.nn.transformer import GopherLM
 def token_nll(logits_BxLxV: jax.Array, targets_BxL: jax.Array, label_smoothing: float) -> jax.Array:
     """Per-token negative log-likelihood in float32, optionally against smoothed labels.
 
-    The one definition of the loss: `cross_entropy` (evaluation) and the training step's fused
-    loss (`gopherlite.train.loss`) both call it. Float64 logits stay float64 (the tests).
+    The one definition of the loss: `cross_entropy` (evaluation) calls it, and the training
+    step's fused loss (`gopherlite.train.loss.nll_and_logit_grad`, which writes out its
+    gradient) is tested equal to it and to its gradient. Float64 logits stay float64.
 
     Args:
       logits_BxLxV: Logits, any float dtype (cast to float32 first, G App. C).

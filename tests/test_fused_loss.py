@@ -1,7 +1,8 @@
 """The fused, chunked training loss equals the plain one: loss and gradients.
 
 Reference: `gopherlite.evaluate.cross_entropy` of the full ``[B, L, V]`` logits (optax's
-softmax cross-entropy), differentiated by JAX; the fused loss forms its gradient by hand.
+softmax cross-entropy), differentiated by JAX; the fused loss forms its gradient by hand
+(`nll_and_logit_grad`, also checked alone against JAX's gradient of `token_nll`).
 """
 
 import jax
@@ -11,9 +12,9 @@ import pytest
 from flax import nnx
 
 from gopherlite.config import PRESETS
-from gopherlite.evaluate import cross_entropy
+from gopherlite.evaluate import cross_entropy, token_nll
 from gopherlite.nn import GopherLM
-from gopherlite.train.loss import fused_cross_entropy
+from gopherlite.train.loss import fused_cross_entropy, nll_and_logit_grad
 
 
 def _plain(h, table, targets, weights, smoothing):
@@ -102,3 +103,18 @@ def test_model_gradients_equal_the_plain_path():
     want = jax.tree.leaves(nnx.grad(plain)(model))
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=2e-4, atol=1e-6 * float(jnp.abs(w).max()) + 1e-9)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("scale", [1.0, 300.0])  # 300: exp overflows unless the max is taken out
+def test_written_out_logit_gradient_equals_jax_grad_of_token_nll(smoothing, scale):
+    with jax.enable_x64(True):
+        rng = np.random.default_rng(3)
+        z = jnp.asarray(scale * rng.normal(size=(2, 5, 13)))
+        t = jnp.asarray(rng.integers(0, 13, (2, 5)))
+        w = jnp.asarray(rng.random((2, 5)) > 0.3, jnp.float64)
+        total, dz = nll_and_logit_grad(z, t, w, smoothing)
+        reference = lambda z: jnp.sum(token_nll(z, t, smoothing) * w)  # noqa: E731
+        np.testing.assert_allclose(total, reference(z), rtol=1e-12)
+        np.testing.assert_allclose(dz, jax.grad(reference)(z), rtol=1e-10, atol=1e-14)
+        assert np.all(np.isfinite(np.asarray(dz)))

@@ -3,9 +3,10 @@
 A language model's last matmul makes ``B · L · V`` float32 logits (Gopher: 32,000 per token,
 G Sec. 3.1), and the usual backward pass keeps them, or their softmax, until the gradient is
 formed. Here the sequence is cut into chunks of ``c`` positions; for each chunk the logits are
-formed, the float32 cross-entropy (G App. C) and its gradient are computed at once (JAX's
-own backward of the plain loss, `gopherlite.evaluate.token_nll`), and that gradient is
-pushed through the unembedding straight away (to the final hidden states and to the
+formed, the float32 cross-entropy (G App. C) and its gradient ``w · (softmax - target)``
+are computed at once (`nll_and_logit_grad`, tested against JAX's gradient of
+`gopherlite.evaluate.token_nll`), and that gradient is pushed through the unembedding
+straight away (to the final hidden states and to the
 embedding table). Only the ``[B, c, V]`` logits of one chunk exist at a time; the backward
 pass merely scales the saved gradients by the incoming cotangent, so nothing is recomputed.
 
@@ -20,7 +21,6 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from gopherlite.evaluate import token_nll
 from gopherlite.sharding import constrain
 
 Array = jax.Array
@@ -37,6 +37,41 @@ def _unchunk(x_NxBxcx: Array) -> Array:
     return jnp.moveaxis(x_NxBxcx, 0, 1).reshape(B, N * c, *x_NxBxcx.shape[3:])
 
 
+def nll_and_logit_grad(
+    z_BxLxV: Array, targets_BxL: Array, weights_BxL: Array, smoothing: float
+) -> tuple[Array, Array]:
+    """``Σ w · token_nll(z)`` and its gradient w.r.t. the logits, written out.
+
+    With ``p = softmax(z)`` and the target distribution ``q = (1 - ε) · onehot + ε / V``, the
+    loss of a token is ``logsumexp(z) - q · z`` and its gradient ``w · (p - q)``. Formed in
+    one pass over the logits (the one-hot from a comparison with ``iota``), where JAX's own
+    backward of `gopherlite.evaluate.token_nll` adds the target's ``-1`` with a scatter. The
+    tests check both against `token_nll` and ``jax.grad`` of it in float64.
+
+    Args:
+      z_BxLxV: Float32 (or float64) logits.
+      targets_BxL: Integer ids to predict.
+      weights_BxL: Per-token weights, same dtype as the logits.
+      smoothing: Label-smoothing mass ε (a Python float).
+
+    Returns:
+      The weighted loss sum (a scalar) and ``[B, L, V]`` gradient.
+    """
+    V = z_BxLxV.shape[-1]
+    m_BxLx1 = jax.lax.stop_gradient(jnp.max(z_BxLxV, axis=-1, keepdims=True))
+    e_BxLxV = jnp.exp(z_BxLxV - m_BxLx1)
+    s_BxLx1 = jnp.sum(e_BxLxV, axis=-1, keepdims=True)
+    lse_BxL = (m_BxLx1 + jnp.log(s_BxLx1))[..., 0]
+    is_target_BxLxV = (
+        jax.lax.broadcasted_iota(jnp.int32, z_BxLxV.shape, 2) == targets_BxL[..., None]
+    )
+    q_BxLxV = jnp.where(is_target_BxLxV, 1.0 - smoothing + smoothing / V, smoothing / V)
+    q_BxLxV = q_BxLxV.astype(z_BxLxV.dtype)
+    nll_BxL = lse_BxL - jnp.sum(q_BxLxV * z_BxLxV, axis=-1)
+    dz_BxLxV = weights_BxL[..., None] * (e_BxLxV / s_BxLx1 - q_BxLxV)
+    return jnp.sum(nll_BxL * weights_BxL), dz_BxLxV
+
+
 def _loss_and_grads(
     h_BxLxD: Array, table_VxD: Array, targets_BxL: Array, weights_BxL: Array, smoothing: float,
     chunk: int,
@@ -49,12 +84,9 @@ def _loss_and_grads(
         z_BxcxV = jnp.einsum("BLD,VD->BLV", h_BxcxD, table_VxD, preferred_element_type=f32)
         z_BxcxV = constrain(z_BxcxV, "batch", "length", "vocab")
 
-        def chunk_nll(z_BxcxV: Array) -> Array:
-            return jnp.sum(token_nll(z_BxcxV, t_Bxc, smoothing) * w_Bxc.astype(f32))
-
-        # The chunk's loss and its logit gradient together (JAX's own backward of the plain
-        # loss), pushed through the unembedding at once so the logits can be dropped.
-        total, dz_BxcxV = jax.value_and_grad(chunk_nll)(z_BxcxV)
+        # The chunk's loss and its logit gradient together, pushed through the unembedding
+        # at once so the logits can be dropped.
+        total, dz_BxcxV = nll_and_logit_grad(z_BxcxV, t_Bxc, w_Bxc.astype(f32), smoothing)
         dh_BxcxD = jnp.einsum("BLV,VD->BLD", dz_BxcxV, table_VxD.astype(f32))
         # The table gradient is formed as [D, V] (transposed once, at the end): XLA:CPU then
         # transposes the small [B·c, D] hidden states for the matmul rather than the [B·c, V]
