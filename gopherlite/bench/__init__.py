@@ -107,6 +107,7 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         "decode_contexts": (256, 512, 1024),
         "decode_new_tokens": 32,
         "decode_reps": 3,
+        "decode_pair_reps": 15,
         "tokenizer_chars": None,
         "tokenizer_vocab": 4096,
         "long_context": {"batch_size": 1, "lengths": (512, 1024, 2048), "block": 128, "reps": 3},
@@ -125,6 +126,7 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         "decode_contexts": (32,),
         "decode_new_tokens": 4,
         "decode_reps": 1,
+        "decode_pair_reps": 1,
         "tokenizer_chars": 300_000,
         "tokenizer_vocab": 1024,
         "long_context": {"batch_size": 1, "lengths": (128, 256), "block": 32, "reps": 1},
@@ -205,7 +207,11 @@ def run(quick: bool) -> dict[str, Any]:
     del tiny_fp32
     results["scan"] = scan_costs(*tiny, reps=s["ablation_reps"], depths=s["scan_depths"])
     results["decoding"] = decoding_speed(
-        tiny[0], s["decode_contexts"], s["decode_new_tokens"], s["decode_reps"]
+        tiny[0],
+        s["decode_contexts"],
+        s["decode_new_tokens"],
+        s["decode_reps"],
+        s["decode_pair_reps"],
     )
     results["tokenizer"] = tokenizer_speed(s["tokenizer_vocab"], s["tokenizer_chars"])
     results["long_context"] = long_context_costs(tiny[0], **s["long_context"])

@@ -54,7 +54,11 @@ def _paired_seconds(
 
 
 def decoding_speed(
-    config: ModelConfig, contexts: tuple[int, ...], new_tokens: int, reps: int
+    config: ModelConfig,
+    contexts: tuple[int, ...],
+    new_tokens: int,
+    reps: int,
+    pair_reps: int | None = None,
 ) -> list[dict[str, Any]]:
     """Greedy decoding tokens/s with the KV cache and with full recomputation per token.
 
@@ -67,6 +71,9 @@ def decoding_speed(
       contexts: Total lengths, prompt plus continuation.
       new_tokens: Tokens generated per call.
       reps: Timed calls per method and context.
+      pair_reps: Alternating pairs (full call, one-token call) behind the per-token time;
+        None: ``reps``. The per-token time is a small difference of two calls dominated by
+        the prefill, so it needs more pairs than the speeds do.
 
     Returns:
       One row per context: both speeds and their ratio, and the cached call split into the
@@ -84,7 +91,7 @@ def decoding_speed(
                 functools.partial(generate, model, prompt, n, temperature=0, max_len=context)
                 for n in (new_tokens, 1)
             ),
-            reps,
+            reps if pair_reps is None else pair_reps,
         )
         uncached_s = _median_seconds(
             functools.partial(generate_uncached, model, prompt, new_tokens, temperature=0), reps
