@@ -71,8 +71,8 @@ def test_bench_quick_writes_every_section(tmp_path, capsys):
 
     table = capsys.readouterr().out
     for heading in (
-        "matmul peak", "training", "own matmuls", "relative attention", "checkpoint every 2", "scan over layers",
-        "decoding",
+        "matmul peak", "training", "own matmuls", "relative attention", "checkpoint every 2",
+        "scan over layers", "decoding",
         "tokenizer", "long context",
     ):  # fmt: skip
         assert heading in table
