@@ -103,3 +103,24 @@ def test_compiled_text_needs_a_compiled_step():
     trainer = Trainer(PRESETS["tiny"].replace(n_layers=1), TrainConfig(batch_size=2, seq_len=16))
     with pytest.raises(RuntimeError, match="compile"):
         trainer.compiled_text()
+
+
+def test_targets_name_issue_15s_mfu_thresholds():
+    """Synthetic results: the 44M target appears only when that shape ran; each is judged."""
+    from gopherlite.bench import targets
+
+    results = {
+        "training": [
+            {"model": "tiny", "precision": "fp32", "mfu_fp32_peak": 0.46},
+            {"model": "tiny", "precision": "mixed", "mfu_fp32_peak": 0.99},
+            {"model": "44m", "precision": "fp32", "mfu_fp32_peak": 0.64},
+        ],
+        "architecture": [{"choice": "relative attention", "ratio": 1.2}],
+        "decoding": [{"context": 256, "speedup": 30.0}, {"context": 1024, "speedup": 9.0}],
+    }
+    rows = targets(results)
+    assert [(r["threshold"], r["reached"]) for r in rows] == [
+        (0.45, True), (0.65, False), (1.10, False), (10.0, False),
+    ]  # fmt: skip
+    results["training"] = results["training"][:2]
+    assert len(targets(results)) == 3
