@@ -141,7 +141,10 @@ def mesh_grid_figure(arrays: Sequence[ArrayLayout], title: str = "") -> go.Figur
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(showgrid=False, tickangle=0, tickfont={"size": 9})
     fig.update_annotations(font_size=11)
-    return style(fig, height=290 * rows + 60, title=title, margin={"t": 110, "l": 40, "r": 10})
+    # The title sits at the top of the figure, above the first row's three-line panel titles.
+    height = 290 * rows + 80
+    top = {"text": title, "y": 1 - 20 / height, "yref": "container", "yanchor": "top"}
+    return style(fig, height=height, title=top, margin={"t": 130, "l": 40, "r": 10})
 
 
 def _grid_title(degrees: Mapping[str, int], layout: str) -> str:
