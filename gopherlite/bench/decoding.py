@@ -12,22 +12,12 @@ import jax
 import numpy as np
 from flax import nnx
 
+from gopherlite.bench.timing import median_seconds
 from gopherlite.config import ModelConfig
 from gopherlite.data.corpus import default_documents
 from gopherlite.data.tokenizer import Tokenizer
 from gopherlite.nn import GopherLM
 from gopherlite.sample import generate, generate_uncached
-
-
-def _median_seconds(fn: Callable[[], object], reps: int) -> float:
-    """Median wall time of ``fn`` over ``reps`` calls after one warm-up (compiling) call."""
-    fn()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _paired_seconds(
@@ -93,7 +83,7 @@ def decoding_speed(
             ),
             reps if pair_reps is None else pair_reps,
         )
-        uncached_s = _median_seconds(
+        uncached_s = median_seconds(
             functools.partial(generate_uncached, model, prompt, new_tokens, temperature=0), reps
         )
         rows.append(

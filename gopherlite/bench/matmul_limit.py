@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import collections
 import math
-import statistics
-import time
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from gopherlite.bench.timing import median_seconds
 
 
 class Matmul(NamedTuple):
@@ -103,13 +103,7 @@ def _median_call_seconds(matmul: Matmul, reps: int) -> float:
             a, b, matmul.dimension_numbers, preferred_element_type=preferred
         )
     )
-    jax.block_until_ready(fn(lhs, rhs))  # compile and warm up
-    seconds = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(lhs, rhs))
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds)
+    return median_seconds(lambda: fn(lhs, rhs), reps)
 
 
 def time_matmuls(matmuls: collections.Counter, reps: int = 7) -> dict[str, Any]:
