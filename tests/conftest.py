@@ -22,12 +22,17 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 # workers (they inherit the environment set here). The notebook and browser tiers run the same
 # chapters and many tests build the same small models, so most compilations happen once.
 _CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"
+# The folder this process made, if it made one. Only that process removes it: a pytest run
+# started by a test (the multi-device tier) inherits the variable but must leave the folder,
+# which its parent run is still using.
+_made_cache_dir: str | None = None
 
 
 def pytest_configure(config):
+    global _made_cache_dir
     if os.environ.get(_CACHE_ENV) is None and not hasattr(config, "workerinput"):
-        os.environ[_CACHE_ENV] = tempfile.mkdtemp(prefix="gopherlite-jax-cache-")
-        os.environ["GOPHERLITE_TESTS_OWN_JAX_CACHE"] = "1"
+        _made_cache_dir = tempfile.mkdtemp(prefix="gopherlite-jax-cache-")
+        os.environ[_CACHE_ENV] = _made_cache_dir
     if os.environ.get(_CACHE_ENV):
         os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
         os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
@@ -37,8 +42,8 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    if os.environ.get("GOPHERLITE_TESTS_OWN_JAX_CACHE") and not hasattr(config, "workerinput"):
-        shutil.rmtree(os.environ[_CACHE_ENV], ignore_errors=True)
+    if _made_cache_dir is not None:
+        shutil.rmtree(_made_cache_dir, ignore_errors=True)
 
 
 # The multi-device tier runs in its own process (see tests/test_sharding.py).
